@@ -1,0 +1,147 @@
+// The configuration schema: every key, its type, default and a one-line description. The TOML
+// file, environment overrides (GRASP_RELAY_<SECTION>_<KEY>) and docs/configuration.md all derive
+// from this one definition. Validation lives here; loading lives in load.ts.
+import { z } from 'zod';
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.number().int().min(min).max(max);
+
+export const serviceSchema = z
+  .object({
+    hosts: z
+      .array(z.string().min(1))
+      .default(['127.0.0.1:7777'])
+      .describe('Host names (with port when non-default) this service answers as; the first is canonical. Announcements must name one of them.'),
+    name: z.string().default('grasp-relay').describe('NIP-11 name.'),
+    description: z.string().default('A GRASP relay: the Nostr side of git collaboration.').describe('NIP-11 description.'),
+    pubkey: z.string().default('').describe('NIP-11 admin pubkey (hex); empty for none.'),
+    contact: z.string().default('').describe('NIP-11 contact; empty for none.'),
+    grasps: z
+      .array(z.string())
+      .default(['GRASP-01', 'GRASP-02'])
+      .describe('NIP-11 supported_grasps (GRASP-05 is added automatically in archive mode).'),
+    secretKeyEnv: z
+      .string()
+      .default('GRASP_RELAY_SECRET_KEY')
+      .describe('Name of the environment variable holding the relay key (hex) used to answer NIP-42 AUTH from peers. Never put the key itself in the file.'),
+  })
+  .strict();
+
+export const serverSchema = z
+  .object({
+    host: z.string().default('127.0.0.1').describe('Address to listen on.'),
+    port: int(0, 65535).default(7777).describe('Port to listen on (0 = ephemeral).'),
+    transport: z.enum(['uws', 'ws']).default('uws').describe('WebSocket transport: uws (uWebSockets.js, Node 20) or ws (pure JS).'),
+    trustProxy: z.boolean().default(false).describe('Take the client IP from X-Forwarded-For (only behind a trusted reverse proxy).'),
+  })
+  .strict();
+
+export const storeSchema = z
+  .object({
+    dataDir: z.string().default('./data').describe('Directory of the LMDB environment.'),
+    mapSizeGiB: int(1, 1 << 20).default(64).describe('Maximum LMDB map size in GiB (address space, not disk).'),
+    purgeIntervalSeconds: int(1).default(60).describe('How often expired (NIP-40) events are purged.'),
+  })
+  .strict();
+
+export const limitsSchema = z
+  .object({
+    maxMessageBytes: int(1024).default(1048576).describe('Largest WebSocket message accepted (bytes).'),
+    maxSubscriptions: int(1).default(100).describe('Open REQ subscriptions per connection.'),
+    maxFilters: int(1).default(32).describe('Filters per REQ or COUNT.'),
+    maxLimit: int(1).default(5000).describe('Cap on a filter limit; also the result cap of a filter without limit.'),
+    maxFilterValues: int(1).default(1000).describe('Values per ids/authors/kinds/#tag list in a filter.'),
+    maxEventTags: int(1).default(2500).describe('Tags per event.'),
+    maxContentBytes: int(1).default(524288).describe('Content length per event (bytes of UTF-16 code units).'),
+    maxFutureSeconds: int(0).default(900).describe('Refuse events whose created_at is further in the future than this.'),
+    maxPastSeconds: int(0).default(0).describe('Refuse events older than this many seconds (0 = no bound).'),
+    maxSubidLength: int(1).default(64).describe('Longest subscription id.'),
+    maxConnectionsPerIp: int(1).default(64).describe('Concurrent connections from one IP.'),
+    eventsPerMinutePerIp: int(1).default(1200).describe('Sustained EVENT rate per IP (token bucket refill).'),
+    eventBurstPerIp: int(1).default(300).describe('EVENT burst per IP before rate limiting.'),
+    maxSendBufferBytes: int(65536).default(16777216).describe('Bytes buffered for a client that does not read before it is dropped.'),
+  })
+  .strict();
+
+export const negentropySchema = z
+  .object({
+    enabled: z.boolean().default(true).describe('Answer NIP-77 (NEG-OPEN/NEG-MSG/NEG-CLOSE).'),
+    maxItems: int(1).default(1000000).describe('Refuse (NEG-ERR blocked:) a NEG-OPEN whose filter matches more events.'),
+    maxSessionsPerConnection: int(1).default(8).describe('Concurrent NIP-77 sessions per connection.'),
+    frameSizeLimit: int(0).default(0).describe('Frame size limit of our replies in bytes (0 = unlimited, else >= 4096).'),
+    idleTimeoutSeconds: int(1).default(60).describe('Close a NIP-77 session idle this long (NEG-ERR closed:).'),
+  })
+  .strict();
+
+export const policySchema = z
+  .object({
+    mode: z.enum(['grasp', 'open']).default('grasp').describe('grasp: GRASP-01 acceptance rules; open: every valid event.'),
+    archive: z
+      .enum(['off', 'allowlist', 'all'])
+      .default('off')
+      .describe('GRASP-05 archive mode: also accept announcements that do not list this service (allowlist: only those in archiveAllowlist).'),
+    archiveAllowlist: z.array(z.string()).default([]).describe('Repositories to archive: npub, npub/d, hex pubkey, hex/d or bare d.'),
+    blockedPubkeys: z.array(z.string()).default([]).describe('Authors whose events are always refused (npub or hex).'),
+    repoAllowlist: z.array(z.string()).default([]).describe('When non-empty, only these repositories are accepted (npub, npub/d or bare d).'),
+    repoBlocklist: z.array(z.string()).default([]).describe('Repositories always refused (npub, npub/d or bare d); wins over every allowlist.'),
+  })
+  .strict();
+
+export const syncSchema = z
+  .object({
+    enabled: z.boolean().default(true).describe('Run GRASP-02 proactive sync.'),
+    bootstrapRelays: z.array(z.string()).default([]).describe('Relays always connected and synced from, whatever the announcements say.'),
+    subscriptionBudget: int(1).default(70).describe('Open subscriptions per peer relay (lowered to what its NIP-11 allows).'),
+    batchTimeoutSeconds: int(1).default(60).describe('Deadline of a historic sync batch.'),
+    negentropyTimeoutSeconds: int(1).default(10).describe('Fall back to REQ+EOSE when NEG-OPEN is not answered within this.'),
+    fetchChunk: int(1).default(300).describe('ids per REQ when fetching what NIP-77 found missing.'),
+    filterChunk: int(1).default(100).describe('Values per filter list (L2/L3).'),
+    staleMinutes: int(1).default(15).describe('A peer disconnected longer than this gets a full resync.'),
+    dailyResyncMinHours: z.number().min(0).default(23).describe('Earliest daily full resync after the last one (hours).'),
+    dailyResyncMaxHours: z.number().min(0).default(25).describe('Latest daily full resync (hours).'),
+    backoffBaseSeconds: int(1).default(5).describe('First reconnect delay after a failure; doubles each time.'),
+    backoffMaxSeconds: int(1).default(3600).describe('Longest reconnect delay.'),
+    deadAfterHours: int(1).default(24).describe('A relay failing this long is dead and tried once a day.'),
+    rateLimitPauseSeconds: int(1).default(65).describe('Pause new work to a relay that said rate-limited.'),
+  })
+  .strict();
+
+export const logSchema = z
+  .object({
+    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level.'),
+  })
+  .strict();
+
+export const metricsSchema = z
+  .object({
+    enabled: z.boolean().default(true).describe('Serve GET /metrics (Prometheus text format).'),
+    statusPage: z.boolean().default(true).describe('Serve the HTML status page on GET / and JSON on GET /status.'),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    service: serviceSchema.default(serviceSchema.parse({})),
+    server: serverSchema.default(serverSchema.parse({})),
+    store: storeSchema.default(storeSchema.parse({})),
+    limits: limitsSchema.default(limitsSchema.parse({})),
+    negentropy: negentropySchema.default(negentropySchema.parse({})),
+    policy: policySchema.default(policySchema.parse({})),
+    sync: syncSchema.default(syncSchema.parse({})),
+    log: logSchema.default(logSchema.parse({})),
+    metrics: metricsSchema.default(metricsSchema.parse({})),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;
+export type LimitsConfig = Config['limits'];
+export type PolicyConfig = Config['policy'];
+export type SyncConfig = Config['sync'];
+export type NegentropyConfig = Config['negentropy'];
+export type ServiceConfig = Config['service'];
+
+/** The defaults, with optional overrides section by section (tests build configs this way). */
+export function makeConfig(overrides: { [S in keyof Config]?: Partial<Config[S]> } = {}): Config {
+  const input: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(overrides)) input[k] = v;
+  return configSchema.parse(input);
+}
