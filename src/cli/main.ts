@@ -1,0 +1,46 @@
+// The grasp-relay CLI dispatcher: one file per command (start, import, export, status).
+// Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.
+import { ConfigError } from '../config/load.js';
+import { parseArgs } from './args.js';
+import { cmdExport } from './export.js';
+import { cmdImport } from './import.js';
+import { cmdStart } from './start.js';
+
+const USAGE = `usage: grasp-relay <command> [--config PATH] [options]
+
+commands:
+  start                     run the relay (default config: config/grasp-relay.toml)
+  import [FILE]             import JSONL events from FILE or stdin through the write path
+         [--open]           accept every valid event (open policy) for this import
+  export [--filter JSON]    write stored events as JSONL to stdout
+
+environment: GRASP_RELAY_<SECTION>_<KEY> overrides any config key (see docs/configuration.md)`;
+
+export async function main(argv: string[]): Promise<number> {
+  const args = parseArgs(argv);
+  const command = args.positional[0] ?? 'start';
+  try {
+    switch (command) {
+      case 'start':
+        return await cmdStart(args);
+      case 'import':
+        return await cmdImport(args);
+      case 'export':
+        return await cmdExport(args);
+      case 'help':
+      case '--help':
+        console.log(USAGE);
+        return 0;
+      default:
+        console.error(`grasp-relay: unknown command ${command}\n\n${USAGE}`);
+        return 2;
+    }
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(`grasp-relay: ${e.message}`);
+      return 2;
+    }
+    console.error(`grasp-relay: ${(e as Error).stack ?? String(e)}`);
+    return 1;
+  }
+}

@@ -1,0 +1,195 @@
+// Assembles a running relay from a Config: store, verifier, policy, ingest, live index,
+// transport, NIP-77, sync, timers. startRelay() is the one entry point for the CLI, tests and
+// benches; RelayHandle.close() shuts everything down in order without losing acknowledged writes.
+import { systemClock, type Clock, type TimerHandle, unixNow } from './clock.js';
+import type { Config } from './config/schema.js';
+import { createVerifier, type Verifier } from './crypto/verify.js';
+import { SubscriptionIndex } from './live/subscription-index.js';
+import { createLogger, type Logger } from './log.js';
+import { createPolicy } from './policy/index.js';
+import { Connection, type ConnectionContext } from './relay/connection.js';
+import { HttpRoutes } from './relay/http.js';
+import { createIngest, type Ingest } from './relay/ingest.js';
+import { IpLimiter } from './relay/ip-limits.js';
+import { buildNip11 } from './relay/nip11.js';
+import { Nip77Sessions } from './relay/nip77.js';
+import type { Transport, TransportCallbacks, TransportOptions } from './relay/transport.js';
+import { createUwsTransport } from './relay/transport-uws.js';
+import { createWsTransport } from './relay/transport-ws.js';
+import { openStore } from './store/lmdb-store.js';
+import type { Store } from './store/types.js';
+import { SyncEngine } from './sync/index.js';
+
+export interface RelayHandle {
+  url: string;
+  port: number;
+  /** the configuration in force; service.hosts resolved to the listen address when it was [] */
+  config: Config;
+  store: Store;
+  ingest: Ingest;
+  live: SubscriptionIndex;
+  routes: HttpRoutes;
+  verifier: Verifier;
+  sync?: SyncEngine;
+  startedAt: number;
+  /** open WebSocket connections */
+  connections(): number;
+  close(): Promise<void>;
+}
+
+export interface RelayDeps {
+  log?: Logger;
+  clock?: Clock;
+}
+
+export function canUseUws(): boolean {
+  return process.versions.node.split('.')[0] === '20';
+}
+
+/** The parts every event goes through, without any socket: used by the relay and `import`. */
+export interface Core {
+  store: Store;
+  verifier: Verifier;
+  ingest: Ingest;
+  live: SubscriptionIndex;
+  close(): Promise<void>;
+}
+
+export async function createCore(config: Config, log: Logger, clock: Clock): Promise<Core> {
+  const store = await openStore({ dataDir: config.store.dataDir, mapSizeGiB: config.store.mapSizeGiB, clock, log: log.child({ mod: 'store' }) });
+  let verifier: Verifier;
+  try {
+    verifier = await createVerifier();
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+  const live = new SubscriptionIndex();
+  const policy = createPolicy(config);
+  const ingest = createIngest({ store, verifier, policy, live, limits: config.limits, clock, log: log.child({ mod: 'ingest' }) });
+  return {
+    store,
+    verifier,
+    ingest,
+    live,
+    async close() {
+      await ingest.drain();
+      await store.close();
+      await verifier.close();
+    },
+  };
+}
+
+export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<RelayHandle> {
+  const log = deps.log ?? createLogger(config.log.level);
+  const clock = deps.clock ?? systemClock;
+  const ipLimiter = new IpLimiter(config.limits, clock);
+
+  // Filled in once the port is known (service.hosts may depend on it); no connection is
+  // served before then because listen() resolves before the loop polls the socket again.
+  let ctx: ConnectionContext | undefined;
+  const connections = new Set<Connection>();
+  let nip11Doc: Record<string, unknown> = {};
+  const routes = new HttpRoutes(() => nip11Doc);
+
+  const callbacks: TransportCallbacks = {
+    admit: (ip) => (ctx === undefined ? 'rate-limited: starting up' : ipLimiter.admit(ip)),
+    open(socket) {
+      const conn: Connection = new Connection(socket, ctx!, () => connections.delete(conn));
+      connections.add(conn);
+      return conn;
+    },
+    http: (req) => routes.handle(req),
+  };
+  const topts: TransportOptions = {
+    maxPayloadBytes: config.limits.maxMessageBytes * 2,
+    maxBackpressureBytes: config.limits.maxSendBufferBytes,
+    idleTimeoutSeconds: 120,
+    trustProxy: config.server.trustProxy,
+  };
+  let transport: Transport;
+  if (config.server.transport === 'uws') {
+    if (!canUseUws()) {
+      throw new Error(
+        `the uWebSockets.js transport needs Node 20 (this is Node ${process.versions.node}); use Node 20 or set server.transport = "ws"`,
+      );
+    }
+    transport = createUwsTransport(topts, callbacks);
+  } else {
+    transport = createWsTransport(topts, callbacks);
+  }
+
+  const port = await transport.listen(config.server.host, config.server.port);
+  const hostForUrl = config.server.host === '0.0.0.0' || config.server.host === '::' ? '127.0.0.1' : config.server.host;
+  if (config.service.hosts.length === 0) {
+    config = { ...config, service: { ...config.service, hosts: [`${hostForUrl}:${port}`, `localhost:${port}`] } };
+  }
+  let core: Core;
+  try {
+    core = await createCore(config, log, clock);
+  } catch (e) {
+    await transport.close();
+    throw e;
+  }
+  const { store, verifier, ingest, live } = core;
+  nip11Doc = buildNip11(config, { verifyBackend: verifier.backend, transport: transport.name });
+  const negCfg = config.negentropy;
+  ctx = {
+    config,
+    store,
+    ingest,
+    live,
+    ipLimiter,
+    log: log.child({ mod: 'conn' }),
+    negentropy: negCfg.enabled ? (send) => new Nip77Sessions(store, negCfg, send, clock) : undefined,
+  };
+
+  let purgeTimer: TimerHandle | undefined;
+  const schedulePurge = () => {
+    purgeTimer = clock.setTimeout(() => {
+      store
+        .purgeExpired(unixNow(clock))
+        .then((n: number) => n > 0 && log.info({ purged: n }, 'expired events purged'))
+        .catch((e: unknown) => log.error({ err: e }, 'purge failed'))
+        .finally(schedulePurge);
+    }, config.store.purgeIntervalSeconds * 1000);
+  };
+  schedulePurge();
+
+  let sync: SyncEngine | undefined;
+  if (config.sync.enabled) {
+    sync = new SyncEngine({ store, ingest, config, clock, log: log.child({ mod: 'sync' }) });
+    await sync.start();
+  }
+
+  const url = `ws://${hostForUrl}:${port}`;
+  log.info(
+    { url, transport: transport.name, verify: verifier.backend, policy: config.policy.mode, dataDir: config.store.dataDir, sync: config.sync.enabled },
+    'grasp-relay listening',
+  );
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    config,
+    store,
+    ingest,
+    live,
+    routes,
+    verifier,
+    sync,
+    startedAt: clock.now(),
+    connections: () => connections.size,
+    close() {
+      closing ??= (async () => {
+        purgeTimer?.cancel();
+        await sync?.stop();
+        await transport.close();
+        await core.close();
+        log.info('grasp-relay stopped');
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,45 @@
+// The NIP-11 relay information document, built from the configuration and the parts in use
+// (policy fields, signature backend). supported_nips lists only what is implemented and enabled;
+// limitation shows the real configured limits.
+import type { Config } from '../config/schema.js';
+import { nip11PolicyFields } from '../policy/index.js';
+
+export const SOFTWARE = 'https://github.com/grasp-relay/grasp-relay';
+export const VERSION = '0.1.0';
+
+export function buildNip11(config: Config, extra: { verifyBackend: string; transport: string }): Record<string, unknown> {
+  const nips = [1, 9, 11, 40, 45];
+  if (config.negentropy.enabled) nips.push(77);
+  const l = config.limits;
+  const doc: Record<string, unknown> = {
+    name: config.service.name,
+    description: config.service.description,
+    software: SOFTWARE,
+    version: VERSION,
+    supported_nips: nips,
+    ...nip11PolicyFields(config),
+    limitation: {
+      max_message_length: l.maxMessageBytes,
+      max_subscriptions: l.maxSubscriptions,
+      max_filters: l.maxFilters,
+      max_limit: l.maxLimit,
+      default_limit: l.maxLimit,
+      max_subid_length: l.maxSubidLength,
+      max_event_tags: l.maxEventTags,
+      max_content_length: l.maxContentBytes,
+      created_at_lower_limit: l.maxPastSeconds,
+      created_at_upper_limit: l.maxFutureSeconds,
+      auth_required: false,
+      payment_required: false,
+      restricted_writes: config.policy.mode !== 'open',
+    },
+    grasp_relay: {
+      signature_backend: extra.verifyBackend,
+      transport: extra.transport,
+      negentropy_max_items: config.negentropy.enabled ? config.negentropy.maxItems : undefined,
+    },
+  };
+  if (config.service.pubkey) doc.pubkey = config.service.pubkey;
+  if (config.service.contact) doc.contact = config.service.contact;
+  return doc;
+}

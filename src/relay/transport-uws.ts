@@ -1,0 +1,137 @@
+// uWebSockets.js transport (Node 20 only: the npm build ships binaries up to ABI 115).
+// Owns the uWS app, the listen socket and the per-socket glue; knows nothing of Nostr.
+import { createRequire } from 'node:module';
+import type * as UWS from 'uWebSockets.js';
+import {
+  forwardedIp,
+  statusLine,
+  type HttpRequest,
+  type Socket,
+  type SocketHandler,
+  type Transport,
+  type TransportCallbacks,
+  type TransportOptions,
+} from './transport.js';
+
+interface UserData {
+  ip: string;
+  handler?: SocketHandler;
+  socket?: Socket;
+}
+
+const decoder = new TextDecoder();
+
+export function createUwsTransport(opts: TransportOptions, cb: TransportCallbacks): Transport {
+  const uws = createRequire(import.meta.url)('uWebSockets.js') as typeof UWS;
+  const app = uws.App();
+  const open = new Set<UWS.WebSocket<UserData>>();
+  let listenSocket: UWS.us_listen_socket | null = null;
+
+  app.ws<UserData>('/*', {
+    maxPayloadLength: opts.maxPayloadBytes,
+    maxBackpressure: opts.maxBackpressureBytes,
+    closeOnBackpressureLimit: 1,
+    idleTimeout: opts.idleTimeoutSeconds,
+    sendPingsAutomatically: true,
+    upgrade(res, req, context) {
+      let ip = decoder.decode(res.getRemoteAddressAsText());
+      if (opts.trustProxy) ip = forwardedIp(req.getHeader('x-forwarded-for'), ip);
+      const admitted = cb.admit(ip);
+      if (admitted !== true) {
+        res.writeStatus(statusLine(429)).end(admitted);
+        return;
+      }
+      res.upgrade<UserData>(
+        { ip },
+        req.getHeader('sec-websocket-key'),
+        req.getHeader('sec-websocket-protocol'),
+        req.getHeader('sec-websocket-extensions'),
+        context,
+      );
+    },
+    open(ws) {
+      open.add(ws);
+      const data = ws.getUserData();
+      let closed = false;
+      const socket: Socket = {
+        ip: data.ip,
+        send(text) {
+          if (!closed) ws.send(text, false, false);
+        },
+        bufferedAmount: () => (closed ? 0 : ws.getBufferedAmount()),
+        close(code, reason) {
+          if (closed) return;
+          closed = true;
+          ws.end(code, reason);
+        },
+      };
+      data.socket = socket;
+      data.handler = cb.open(socket);
+      data.handler.closed = wrapClosed(data.handler.closed, () => (closed = true));
+    },
+    message(ws, message) {
+      const h = ws.getUserData().handler;
+      if (h) h.message(decoder.decode(message), message.byteLength);
+    },
+    drain(ws) {
+      ws.getUserData().handler?.drain();
+    },
+    close(ws) {
+      open.delete(ws);
+      ws.getUserData().handler?.closed();
+    },
+  });
+
+  app.any('/*', (res, req) => {
+    let aborted = false;
+    res.onAborted(() => (aborted = true));
+    let ip = decoder.decode(res.getRemoteAddressAsText());
+    if (opts.trustProxy) ip = forwardedIp(req.getHeader('x-forwarded-for'), ip);
+    const headers = new Map<string, string>();
+    req.forEach((k, v) => headers.set(k, v));
+    const request: HttpRequest = {
+      method: req.getMethod().toUpperCase(),
+      path: req.getUrl(),
+      query: req.getQuery() ?? '',
+      ip,
+      header: (name) => headers.get(name) ?? '',
+    };
+    Promise.resolve()
+      .then(() => cb.http(request))
+      .catch(() => ({ status: 500, headers: { 'content-type': 'text/plain' }, body: 'internal error\n' }))
+      .then((r) => {
+        if (aborted) return;
+        res.cork(() => {
+          res.writeStatus(statusLine(r.status));
+          for (const [k, v] of Object.entries(r.headers)) res.writeHeader(k, v);
+          res.end(r.body);
+        });
+      });
+  });
+
+  return {
+    name: 'uws',
+    listen(host, port) {
+      return new Promise((resolve, reject) => {
+        app.listen(host, port, (ls) => {
+          if (!ls) return reject(new Error(`cannot listen on ${host}:${port}`));
+          listenSocket = ls;
+          resolve(uws.us_socket_local_port(ls as unknown as UWS.us_socket));
+        });
+      });
+    },
+    async close() {
+      if (listenSocket) uws.us_listen_socket_close(listenSocket);
+      listenSocket = null;
+      for (const ws of [...open]) ws.getUserData().socket?.close(1001, 'relay shutting down');
+      (app as unknown as { close?: () => void }).close?.();
+    },
+  };
+}
+
+function wrapClosed(inner: () => void, before: () => void): () => void {
+  return () => {
+    before();
+    inner();
+  };
+}

@@ -1,0 +1,115 @@
+// Pure-JS transport on node:http + the `ws` package, for Node versions the uWS build does not
+// support. Same behaviour as transport-uws.ts; slower, but portable.
+import { createServer, type IncomingMessage } from 'node:http';
+import { WebSocketServer, type WebSocket } from 'ws';
+import {
+  forwardedIp,
+  type HttpRequest,
+  type Socket,
+  type Transport,
+  type TransportCallbacks,
+  type TransportOptions,
+} from './transport.js';
+
+export function createWsTransport(opts: TransportOptions, cb: TransportCallbacks): Transport {
+  const ipOf = (req: IncomingMessage): string => {
+    const direct = req.socket.remoteAddress ?? '';
+    const h = req.headers['x-forwarded-for'];
+    return opts.trustProxy && typeof h === 'string' ? forwardedIp(h, direct) : direct;
+  };
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const request: HttpRequest = {
+      method: (req.method ?? 'GET').toUpperCase(),
+      path: url.pathname,
+      query: url.search.slice(1),
+      ip: ipOf(req),
+      header: (name) => {
+        const v = req.headers[name];
+        return Array.isArray(v) ? v.join(', ') : (v ?? '');
+      },
+    };
+    Promise.resolve()
+      .then(() => cb.http(request))
+      .catch(() => ({ status: 500, headers: { 'content-type': 'text/plain' }, body: 'internal error\n' }))
+      .then((r) => {
+        res.writeHead(r.status, r.headers);
+        res.end(r.body);
+      });
+  });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxPayloadBytes, perMessageDeflate: false });
+  server.on('upgrade', (req, sock, head) => {
+    const ip = ipOf(req);
+    const admitted = cb.admit(ip);
+    if (admitted !== true) {
+      sock.end(`HTTP/1.1 429 Too Many Requests\r\ncontent-type: text/plain\r\n\r\n${admitted}`);
+      return;
+    }
+    wss.handleUpgrade(req, sock, head, (ws) => attach(ws, ip));
+  });
+
+  function attach(ws: WebSocket, ip: string): void {
+    let closed = false;
+    const socket: Socket = {
+      ip,
+      send(text) {
+        if (closed) return;
+        if (ws.bufferedAmount > opts.maxBackpressureBytes) {
+          socket.close(1008, 'send buffer full');
+          return;
+        }
+        ws.send(text, (err) => {
+          if (!err && ws.bufferedAmount === 0) handler.drain();
+        });
+      },
+      bufferedAmount: () => ws.bufferedAmount,
+      close(code, reason) {
+        if (closed) return;
+        closed = true;
+        ws.close(code, reason);
+      },
+    };
+    const handler = cb.open(socket);
+    let alive = true;
+    const ping = setInterval(() => {
+      if (!alive) return ws.terminate();
+      alive = false;
+      ws.ping();
+    }, opts.idleTimeoutSeconds * 1000);
+    ping.unref();
+    ws.on('pong', () => (alive = true));
+    ws.on('message', (data, isBinary) => {
+      alive = true;
+      const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+      if (!isBinary) handler.message(buf.toString('utf8'), buf.length);
+    });
+    ws.on('close', () => {
+      clearInterval(ping);
+      closed = true;
+      handler.closed();
+    });
+    ws.on('error', () => ws.terminate());
+  }
+
+  return {
+    name: 'ws',
+    listen(host, port) {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          const addr = server.address();
+          resolve(typeof addr === 'object' && addr ? addr.port : port);
+        });
+      });
+    },
+    async close() {
+      for (const ws of wss.clients) {
+        ws.close(1001, 'relay shutting down');
+        ws.terminate();
+      }
+      const done = new Promise<void>((r) => server.close(() => r()));
+      server.closeAllConnections();
+      await done;
+    },
+  };
+}

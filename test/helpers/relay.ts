@@ -1,0 +1,45 @@
+// Start a real grasp-relay for a test: ephemeral port on 127.0.0.1, LMDB in a fresh temp dir,
+// silent logs, service.hosts resolved to the listen address, sync off unless asked for.
+// GRASP_TEST_TRANSPORT=ws runs the suite over the pure-JS transport.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Clock } from '../../src/clock.js';
+import { makeConfig, type Config } from '../../src/config/schema.js';
+import { silentLogger, type Logger } from '../../src/log.js';
+import { startRelay, type RelayHandle } from '../../src/main.js';
+
+export type ConfigOverrides = { [S in keyof Config]?: Partial<Config[S]> };
+
+export interface TestRelay extends RelayHandle {
+  dataDir: string;
+  /** close and delete the data directory */
+  destroy(): Promise<void>;
+}
+
+export function tempDir(prefix = 'grasp-relay-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export async function startTestRelay(
+  overrides: ConfigOverrides = {},
+  opts: { dataDir?: string; clock?: Clock; log?: Logger } = {},
+): Promise<TestRelay> {
+  const dataDir = opts.dataDir ?? tempDir();
+  const config = makeConfig({
+    ...overrides,
+    server: { port: 0, transport: (process.env.GRASP_TEST_TRANSPORT as 'ws' | 'uws' | undefined) ?? 'uws', ...overrides.server },
+    service: { hosts: [], ...overrides.service },
+    store: { ...overrides.store, dataDir },
+    sync: { enabled: false, ...overrides.sync },
+    log: { level: 'silent', ...overrides.log },
+  });
+  const relay = await startRelay(config, { log: opts.log ?? silentLogger, clock: opts.clock });
+  return Object.assign(relay, {
+    dataDir,
+    async destroy() {
+      await relay.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  });
+}
