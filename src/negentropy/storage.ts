@@ -1,0 +1,194 @@
+// Typed-array storage of a sorted (timestamp, id) set for negentropy: prefix sums of the ids as
+// 256-bit little-endian integers (8 Uint32 limbs per item) make any range fingerprint O(1), and
+// bounds are found by binary search. buildItems turns (timestamp, hex id) pairs into that layout.
+import type { NegentropyItems } from '../store/types.js';
+import { FINGERPRINT_SIZE, ID_SIZE, Writer } from './codec.js';
+import { NegentropyError } from './errors.js';
+import { sha256Short } from './sha256.js';
+
+export type { NegentropyItems };
+
+const HEX64 = /^[0-9a-fA-F]{64}$/;
+
+function checkTimestamp(t: number, where: string): void {
+  if (!Number.isSafeInteger(t) || t < 0) throw new NegentropyError(`${where}: timestamp ${t} is not a non-negative integer`);
+}
+
+/** Sort (timestamp, hex id) pairs into NegentropyItems; exact duplicates are dropped. */
+export function buildItems(pairs: Array<[timestamp: number, idHex: string]>): NegentropyItems {
+  const n = pairs.length;
+  const order = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    const p = pairs[i];
+    if (!Array.isArray(p) || p.length < 2) throw new NegentropyError(`item ${i}: not a [timestamp, id] pair`);
+    checkTimestamp(p[0], `item ${i}`);
+    if (typeof p[1] !== 'string' || !HEX64.test(p[1])) throw new NegentropyError(`item ${i}: id is not 64 hex characters`);
+    order[i] = i;
+  }
+  const keys = pairs.map((p) => p[1].toLowerCase());
+  order.sort((a, b) => {
+    const d = pairs[a][0] - pairs[b][0];
+    if (d !== 0) return d;
+    const ka = keys[a];
+    const kb = keys[b];
+    return ka < kb ? -1 : ka > kb ? 1 : 0;
+  });
+  const timestamps = new Float64Array(n);
+  const ids = new Uint8Array(ID_SIZE * n);
+  let count = 0;
+  for (let k = 0; k < n; k++) {
+    const i = order[k];
+    if (count > 0 && timestamps[count - 1] === pairs[i][0] && keys[order[k - 1]] === keys[i]) continue;
+    timestamps[count] = pairs[i][0];
+    ids.set(Buffer.from(keys[i], 'hex'), ID_SIZE * count);
+    count++;
+  }
+  return { count, timestamps: timestamps.subarray(0, count), ids: ids.subarray(0, ID_SIZE * count) };
+}
+
+/** Read-only, precomputed view of one item set; shareable between reconcilers. */
+export class NegentropyStorage {
+  readonly count: number;
+  readonly timestamps: Float64Array;
+  readonly ids: Uint8Array;
+  /** sums[8 i + k] = limb k of (ids[0] + … + ids[i − 1]) mod 2^256; limb 0 least significant */
+  private readonly sums: Uint32Array;
+  private readonly fpInput = new Uint8Array(ID_SIZE + 10);
+  private readonly fpView = new DataView(this.fpInput.buffer);
+  private readonly countWriter = new Writer(10);
+
+  constructor(items: NegentropyItems) {
+    const n = items.count;
+    if (!Number.isSafeInteger(n) || n < 0) throw new NegentropyError('items: bad count');
+    if (!(items.timestamps instanceof Float64Array) || items.timestamps.length < n) throw new NegentropyError('items: timestamps too short');
+    if (!(items.ids instanceof Uint8Array) || items.ids.length < ID_SIZE * n) throw new NegentropyError('items: ids too short');
+    this.count = n;
+    this.timestamps = items.timestamps.length === n ? items.timestamps : items.timestamps.subarray(0, n);
+    this.ids = items.ids.length === ID_SIZE * n ? items.ids : items.ids.subarray(0, ID_SIZE * n);
+    const ts = this.timestamps;
+    const ids = this.ids;
+    for (let i = 0; i < n; i++) {
+      const t = ts[i];
+      if (!Number.isSafeInteger(t) || t < 0) throw new NegentropyError(`items: timestamp ${t} at ${i} is not a non-negative integer`);
+      if (i > 0 && (t < ts[i - 1] || (t === ts[i - 1] && this.compareItems(i - 1, i) >= 0))) {
+        throw new NegentropyError(`items: not strictly ascending by (timestamp, id) at ${i}`);
+      }
+    }
+    const sums = new Uint32Array(8 * (n + 1));
+    const view = new DataView(ids.buffer, ids.byteOffset, ids.byteLength);
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
+    for (let i = 0; i < n; i++) {
+      const o = 32 * i;
+      let t: number;
+      t = s0 + view.getUint32(o, true);
+      s0 = t >>> 0;
+      t = s1 + view.getUint32(o + 4, true) + (t > 0xffffffff ? 1 : 0);
+      s1 = t >>> 0;
+      t = s2 + view.getUint32(o + 8, true) + (t > 0xffffffff ? 1 : 0);
+      s2 = t >>> 0;
+      t = s3 + view.getUint32(o + 12, true) + (t > 0xffffffff ? 1 : 0);
+      s3 = t >>> 0;
+      t = s4 + view.getUint32(o + 16, true) + (t > 0xffffffff ? 1 : 0);
+      s4 = t >>> 0;
+      t = s5 + view.getUint32(o + 20, true) + (t > 0xffffffff ? 1 : 0);
+      s5 = t >>> 0;
+      t = s6 + view.getUint32(o + 24, true) + (t > 0xffffffff ? 1 : 0);
+      s6 = t >>> 0;
+      t = s7 + view.getUint32(o + 28, true) + (t > 0xffffffff ? 1 : 0);
+      s7 = t >>> 0;
+      const p = 8 * (i + 1);
+      sums[p] = s0;
+      sums[p + 1] = s1;
+      sums[p + 2] = s2;
+      sums[p + 3] = s3;
+      sums[p + 4] = s4;
+      sums[p + 5] = s5;
+      sums[p + 6] = s6;
+      sums[p + 7] = s7;
+    }
+    this.sums = sums;
+  }
+
+  /** Compare the ids of items a and b (same timestamp assumed). */
+  private compareItems(a: number, b: number): number {
+    const ids = this.ids;
+    const oa = 32 * a;
+    const ob = 32 * b;
+    for (let k = 0; k < 32; k++) {
+      const d = ids[oa + k] - ids[ob + k];
+      if (d !== 0) return d;
+    }
+    return 0;
+  }
+
+  /**
+   * First index in [lo, hi) whose item is ≥ the bound (timestamp `ts`, id prefix `prefix[0, len)`
+   * padded with zeros); hi when none is.
+   */
+  lowerBound(lo: number, hi: number, ts: number, prefix: Uint8Array, len: number): number {
+    const T = this.timestamps;
+    let a = lo;
+    let b = hi;
+    while (a < b) {
+      const m = (a + b) >>> 1;
+      if (T[m] < ts) a = m + 1;
+      else b = m;
+    }
+    if (len === 0 || a === hi || T[a] !== ts) return a;
+    // items with timestamp == ts span [a, e)
+    let e = hi;
+    let c = a;
+    while (c < e) {
+      const m = (c + e) >>> 1;
+      if (T[m] <= ts) c = m + 1;
+      else e = m;
+    }
+    const ids = this.ids;
+    while (a < e) {
+      const m = (a + e) >>> 1;
+      const o = 32 * m;
+      let less = false;
+      for (let k = 0; k < len; k++) {
+        const d = ids[o + k] - prefix[k];
+        if (d !== 0) {
+          less = d < 0;
+          break;
+        }
+      }
+      if (less) a = m + 1;
+      else e = m;
+    }
+    return a;
+  }
+
+  /** Write the 16-byte fingerprint of items [lo, hi) to `out` at `off`. */
+  fingerprintInto(lo: number, hi: number, out: Uint8Array, off: number): void {
+    const s = this.sums;
+    const v = this.fpView;
+    const pa = 8 * lo;
+    const pb = 8 * hi;
+    let borrow = 0;
+    for (let k = 0; k < 8; k++) {
+      let d = s[pb + k] - s[pa + k] - borrow;
+      if (d < 0) {
+        d += 0x100000000;
+        borrow = 1;
+      } else borrow = 0;
+      v.setUint32(4 * k, d, true);
+    }
+    const cw = this.countWriter;
+    cw.reset();
+    cw.varint(hi - lo);
+    const input = this.fpInput;
+    input.set(cw.buf.subarray(0, cw.len), ID_SIZE);
+    sha256Short(input, ID_SIZE + cw.len, out, off, FINGERPRINT_SIZE);
+  }
+
+  /** The 16-byte fingerprint of items [lo, hi). */
+  fingerprint(lo = 0, hi = this.count): Uint8Array {
+    if (!(lo >= 0 && lo <= hi && hi <= this.count)) throw new NegentropyError('fingerprint: bad range');
+    const out = new Uint8Array(FINGERPRINT_SIZE);
+    this.fingerprintInto(lo, hi, out, 0);
+    return out;
+  }
+}
