@@ -1,0 +1,949 @@
+// One peer relay's lifecycle: connect with backoff, fresh / quick / stale / daily sync, live
+// subscriptions under the budget, historic batches (NIP-77 first, REQ+EOSE paging fallback,
+// fetch by ids), rate-limit pauses, NIP-42 AUTH. Decisions on *what* to sync come from
+// computeActions; this class only carries them out over one WebSocket.
+import WebSocket from 'ws';
+import { finalizeEvent } from 'nostr-tools/pure';
+import { makeAuthEvent } from 'nostr-tools/nip42';
+import type { Clock, TimerHandle } from '../clock.js';
+import type { SyncConfig } from '../config/schema.js';
+import type { Logger } from '../log.js';
+import { isHex64, type Filter, type NostrEvent } from '../nostr/event.js';
+import type { Store } from '../store/types.js';
+import { computeActions } from './actions.js';
+import { chunk, itemFilters, itemKind, L1, planLive } from './filters.js';
+import { Backoff, Health, isRateLimitMessage } from './health.js';
+import { negentropySession, type NegSession } from './neg.js';
+import type { PeerState as PersistedState, StateStore } from './state.js';
+import { nip11Url } from './urls.js';
+import { deferred, parseRelayMessage, Semaphore, type RelayMessage } from './wire.js';
+
+export type PeerStatusName = 'idle' | 'connecting' | 'connected' | 'backoff' | 'dead' | 'stopped';
+export type SubmitOutcome = 'accepted' | 'duplicate' | 'rejected';
+
+export interface PeerCounters {
+  received: number;
+  accepted: number;
+  rejected: number;
+  duplicate: number;
+}
+
+export interface PeerStatus extends PeerCounters {
+  url: string;
+  state: PeerStatusName;
+  bootstrap: boolean;
+  lastConnectedAt: number | null;
+  disconnectedAt: number | null;
+  lastFullSyncAt: number | null;
+  lastError: string | null;
+  nextRetryAt: number | null;
+  nip77: 'yes' | 'no' | 'unknown';
+  pendingBatches: number;
+  pendingItems: number;
+  confirmedItems: number;
+  repositories: number;
+  roots: number;
+  liveSubscriptions: number;
+  pausedUntil: number | null;
+}
+
+export interface PeerDeps {
+  url: string;
+  sync: SyncConfig;
+  clock: Clock;
+  log: Logger;
+  store: Store;
+  states: StateStore;
+  bootstrap: boolean;
+  /** the items this relay should serve (L1, repository addresses, root ids), live */
+  wanted: () => ReadonlySet<string>;
+  /** run one received event through the write path (origin sync) with retry bookkeeping */
+  submit: (event: NostrEvent, raw: string, peer: Peer) => Promise<SubmitOutcome>;
+  /** ids already refused or waiting in the retry set: never fetched again */
+  known: (id: string) => boolean;
+  secretKey?: Uint8Array;
+  random?: () => number;
+  /** NIP-77 frame size limit of our messages (0 = none) */
+  frameSizeLimit?: number;
+  /** largest local set for a NIP-77 session before falling back to REQ */
+  negMaxItems?: number;
+}
+
+type BatchKind = 'historic' | 'catchup' | 'fetch';
+
+interface Batch {
+  id: number;
+  kind: BatchKind;
+  items: string[];
+  since?: number;
+  failed?: Error;
+  cancels: Set<(e: Error) => void>;
+  lastActivity: number;
+  deadline?: TimerHandle;
+  outstanding: number;
+  drained?: () => void;
+}
+
+interface Sub {
+  batch?: Batch;
+  onEvent?(event: unknown, raw: string): void;
+  onEose?(): void;
+  onClosed?(message: string): void;
+  onNegMsg?(hex: string): void;
+  onNegErr?(message: string): void;
+  onNotice?(message: string): void;
+}
+
+
+const NEG_NOTICE = /NEG-|negentropy|unknown|unsupported|not supported/i;
+const MAX_CONCURRENT_BATCHES = 3;
+const FILTERS_PER_BATCH = 4;
+const FETCH_PARALLEL = 4;
+const PAUSE_AT = 4000;
+const RESUME_AT = 1000;
+
+async function mapLimit<T>(list: readonly T[], n: number, fn: (x: T) => Promise<void>): Promise<void> {
+  let i = 0;
+  let firstError: unknown;
+  const worker = async (): Promise<void> => {
+    while (i < list.length && firstError === undefined) {
+      const x = list[i++]!;
+      try {
+        await fn(x);
+      } catch (e) {
+        firstError ??= e;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(n, list.length) }, worker));
+  if (firstError !== undefined) throw firstError;
+}
+
+export class Peer {
+  readonly url: string;
+  readonly health: Health;
+  readonly counters: PeerCounters = { received: 0, accepted: 0, rejected: 0, duplicate: 0 };
+  state: PeerStatusName = 'idle';
+  nip77: 'yes' | 'no' | 'unknown' = 'unknown';
+  /** items whose history is known complete from this relay */
+  readonly confirmed = new Set<string>();
+  readonly pendingItems = new Set<string>();
+  /** set when a full (fresh, stale or daily) historic sync round completes its L1 */
+  lastFullSync: number | undefined;
+  lastConnected: number | undefined;
+  disconnectedAt: number | undefined;
+  lastConnectedAt: number | undefined;
+  /** how the last connect was classified (tests and status read it) */
+  lastMode: 'fresh' | 'quick' | 'stale' | undefined;
+  /** historic syncs started, by mode (tests read these) */
+  readonly stats = { fresh: 0, quick: 0, stale: 0, daily: 0, batches: 0, failedBatches: 0, negSessions: 0, reqPages: 0 };
+
+  private readonly d: PeerDeps;
+  private ws: WebSocket | undefined;
+  private generation = 0;
+  private stopped = false;
+  private seq = 0;
+  private readonly subs = new Map<string, Sub>();
+  private readonly liveSubs = new Map<string, string>();
+  private readonly batches = new Map<number, Batch>();
+  private readonly inflight = new Set<string>();
+  private outstanding = 0;
+  private paused = false;
+  private connectTimer: TimerHandle | undefined;
+  private dailyTimer: TimerHandle | undefined;
+  private retryTimer: TimerHandle | undefined;
+  private pauseTimer: TimerHandle | undefined;
+  private kickQueued = false;
+  private replanQueued = false;
+  private catchingUp = false;
+  private warnedNoNip77 = false;
+  private readonly batchBackoff: Backoff;
+  private reqSlots = new Semaphore(8);
+  private negSlots = new Semaphore(4);
+  private remote: { maxSubs?: number; maxFilters?: number; maxLimit?: number } = {};
+  private maxPageSeen = 0;
+  private authChallenge: string | undefined;
+  private authOk: Promise<boolean> | undefined;
+  private authResolve: ((ok: boolean) => void) | undefined;
+  private authEventId: string | undefined;
+  private closedWaiter: (() => void) | undefined;
+
+  constructor(deps: PeerDeps) {
+    this.d = deps;
+    this.url = deps.url;
+    const s = deps.sync;
+    this.health = new Health({
+      baseMs: s.backoffBaseSeconds * 1000,
+      maxMs: s.backoffMaxSeconds * 1000,
+      deadAfterMs: s.deadAfterHours * 3600_000,
+      rateLimitPauseMs: s.rateLimitPauseSeconds * 1000,
+    });
+    this.batchBackoff = new Backoff(s.backoffBaseSeconds * 1000, s.backoffMaxSeconds * 1000);
+    const st = deps.states.load(this.url);
+    for (const c of st.confirmed) this.confirmed.add(c);
+    this.lastConnected = st.lastConnected;
+    this.disconnectedAt = st.disconnectedAt;
+    this.lastFullSync = st.lastFullSync;
+    if (st.nip77 !== undefined) this.nip77 = st.nip77;
+  }
+
+  private get log(): Logger {
+    return this.d.log;
+  }
+  private now(): number {
+    return this.d.clock.now();
+  }
+
+  private persisted(): PersistedState {
+    const s: PersistedState = { confirmed: [...this.confirmed] };
+    if (this.lastConnected !== undefined) s.lastConnected = this.lastConnected;
+    if (this.disconnectedAt !== undefined) s.disconnectedAt = this.disconnectedAt;
+    if (this.lastFullSync !== undefined) s.lastFullSync = this.lastFullSync;
+    if (this.nip77 !== 'unknown') s.nip77 = this.nip77;
+    return s;
+  }
+  private save(): void {
+    this.d.states.save(this.url, () => this.persisted());
+  }
+
+  // ---- lifecycle ------------------------------------------------------------------------------
+
+  start(): void {
+    if (this.state !== 'idle') return;
+    this.connect();
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const t of [this.connectTimer, this.dailyTimer, this.retryTimer, this.pauseTimer]) t?.cancel();
+    const ws = this.ws;
+    if (ws !== undefined && this.state === 'connected') {
+      this.disconnectedAt = this.now();
+      this.save();
+    }
+    this.failAll(new Error('stopped'));
+    if (ws !== undefined && ws.readyState !== WebSocket.CLOSED) {
+      const closed = new Promise<void>((resolve) => (this.closedWaiter = resolve));
+      ws.close();
+      const t = setTimeout(() => ws.terminate(), 1000);
+      await closed;
+      clearTimeout(t);
+    }
+    this.ws = undefined;
+    this.state = 'stopped';
+  }
+
+  private connect(): void {
+    if (this.stopped) return;
+    this.connectTimer = undefined;
+    this.state = 'connecting';
+    const gen = ++this.generation;
+    void this.fetchNip11().finally(() => {
+      if (gen === this.generation && !this.stopped) this.openSocket(gen);
+    });
+  }
+
+  private async fetchNip11(): Promise<void> {
+    try {
+      const res = await fetch(nip11Url(this.url), {
+        headers: { Accept: 'application/nostr+json' },
+        signal: AbortSignal.timeout(3000),
+      });
+      if (!res.ok) return;
+      const doc = (await res.json()) as { limitation?: Record<string, unknown> };
+      const l = doc.limitation ?? {};
+      const num = (v: unknown): number | undefined => (typeof v === 'number' && v > 0 ? v : undefined);
+      this.remote = { maxSubs: num(l.max_subscriptions), maxFilters: num(l.max_filters), maxLimit: num(l.max_limit) };
+    } catch {
+      // no NIP-11: defaults apply
+    }
+  }
+
+  private openSocket(gen: number): void {
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(this.url, { handshakeTimeout: 10_000, maxPayload: 256 * 1024 * 1024, perMessageDeflate: false });
+    } catch (e) {
+      this.onClose(gen, (e as Error).message);
+      return;
+    }
+    this.ws = ws;
+    let error: string | undefined;
+    ws.on('open', () => this.onOpen(gen));
+    ws.on('message', (data: WebSocket.RawData) => {
+      if (gen !== this.generation) return;
+      this.onMessage(Array.isArray(data) ? Buffer.concat(data).toString('utf8') : data.toString('utf8'));
+    });
+    ws.on('error', (e: Error) => (error = e.message));
+    ws.on('close', (code: number) => {
+      this.closedWaiter?.();
+      this.onClose(gen, error ?? `connection closed (${code})`);
+    });
+  }
+
+  private onOpen(gen: number): void {
+    if (gen !== this.generation || this.stopped) return;
+    const now = this.now();
+    this.health.success();
+    this.state = 'connected';
+    this.lastConnectedAt = now;
+    this.maxPageSeen = 0;
+    const budget = Math.max(2, Math.min(this.d.sync.subscriptionBudget, this.remote.maxSubs ?? Infinity));
+    const reserved = Math.max(1, Math.min(10, Math.floor(budget / 3)));
+    this.reqSlots = new Semaphore(reserved);
+    this.negSlots = new Semaphore(4);
+    this.batchBackoff.reset();
+
+    const staleMs = this.d.sync.staleMinutes * 60_000;
+    let mode: 'fresh' | 'quick' | 'stale';
+    if (this.lastConnected === undefined) mode = 'fresh';
+    else if (this.disconnectedAt !== undefined && now - this.disconnectedAt <= staleMs) mode = 'quick';
+    else mode = 'stale';
+    const dailyDue = this.lastFullSync !== undefined && now - this.lastFullSync >= this.d.sync.dailyResyncMaxHours * 3600_000;
+    if (mode === 'quick' && dailyDue) mode = 'stale';
+    this.lastMode = mode;
+    this.stats[mode]++;
+    const since = this.disconnectedAt !== undefined ? Math.floor((this.disconnectedAt - staleMs) / 1000) : 0;
+    this.log.info({ relay: this.url, mode }, 'sync peer connected');
+
+    this.lastConnected = now;
+    this.disconnectedAt = undefined;
+    if (mode !== 'quick') this.beginFullSync(now);
+    this.save();
+    this.scheduleDaily();
+
+    // live first (limit:0, no gap), then catch-up or historic
+    this.replan();
+    if (mode === 'quick' && this.confirmed.size > 0) void this.catchUp(since);
+    else this.kickSoon();
+  }
+
+  /** Clear confirmed state: everything wanted gets a fresh historic sync. */
+  private beginFullSync(now: number): void {
+    this.confirmed.clear();
+    if (this.nip77 === 'no') this.nip77 = 'unknown';
+    this.warnedNoNip77 = false;
+    this.lastFullSync = now;
+  }
+
+  private scheduleDaily(): void {
+    this.dailyTimer?.cancel();
+    if (this.lastFullSync === undefined) return;
+    const { dailyResyncMinHours: min, dailyResyncMaxHours: max } = this.d.sync;
+    const r = (this.d.random ?? Math.random)();
+    const at = this.lastFullSync + (min + r * Math.max(0, max - min)) * 3600_000;
+    this.dailyTimer = this.d.clock.setTimeout(() => {
+      this.dailyTimer = undefined;
+      this.stats.daily++;
+      this.resync('daily');
+    }, Math.max(0, at - this.now()));
+  }
+
+  /** Forget what is confirmed and sync everything again (daily timer, operators). */
+  resync(reason = 'operator'): void {
+    this.log.info({ relay: this.url, reason }, 'sync peer full resync');
+    this.beginFullSync(this.now());
+    this.save();
+    this.scheduleDaily();
+    this.retryTimer?.cancel();
+    this.retryTimer = undefined;
+    this.kickSoon();
+  }
+
+  private onClose(gen: number, why: string): void {
+    if (gen !== this.generation) return;
+    const wasConnected = this.state === 'connected';
+    this.ws = undefined;
+    this.paused = false;
+    this.failAll(new Error(`disconnected: ${why}`));
+    this.liveSubs.clear();
+    this.authChallenge = undefined;
+    this.authResolve?.(false);
+    this.authOk = undefined;
+    if (this.stopped) {
+      this.state = 'stopped';
+      return;
+    }
+    const now = this.now();
+    if (wasConnected) {
+      this.disconnectedAt = now;
+      this.save();
+      this.log.warn({ relay: this.url, why }, 'sync peer disconnected');
+    }
+    const delay = this.health.failure(now, why);
+    this.state = this.health.dead(now) ? 'dead' : 'backoff';
+    this.connectTimer = this.d.clock.setTimeout(() => this.connect(), delay);
+  }
+
+  // ---- wire -----------------------------------------------------------------------------------
+
+  private send(msg: unknown[]): void {
+    const ws = this.ws;
+    if (ws !== undefined && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg));
+  }
+
+  private onMessage(data: string): void {
+    const m = parseRelayMessage(data);
+    if (m === undefined) {
+      this.log.debug({ relay: this.url, data: data.slice(0, 200) }, 'sync peer sent garbage');
+      return;
+    }
+    this.dispatch(m);
+  }
+
+  private dispatch(m: RelayMessage): void {
+    switch (m.type) {
+      case 'EVENT': {
+        const sub = this.subs.get(m.sub);
+        if (sub?.batch !== undefined) this.touch(sub.batch);
+        if (sub?.onEvent !== undefined) sub.onEvent(m.event, m.raw);
+        else if (this.liveSubs.has(m.sub)) this.handleEvent(m.event, m.raw, undefined);
+        return;
+      }
+      case 'EOSE': {
+        const sub = this.subs.get(m.sub);
+        if (sub?.batch !== undefined) this.touch(sub.batch);
+        sub?.onEose?.();
+        return;
+      }
+      case 'CLOSED': {
+        if (isRateLimitMessage(m.message)) this.rateLimited();
+        const sub = this.subs.get(m.sub);
+        if (sub !== undefined) sub.onClosed?.(m.message);
+        else if (this.liveSubs.has(m.sub)) {
+          this.liveSubs.delete(m.sub);
+          this.log.warn({ relay: this.url, sub: m.sub, message: m.message }, 'sync peer closed a live subscription');
+        }
+        return;
+      }
+      case 'NOTICE': {
+        this.log.info({ relay: this.url, notice: m.message.slice(0, 300) }, 'sync peer notice');
+        if (isRateLimitMessage(m.message)) this.rateLimited();
+        for (const [id, sub] of [...this.subs]) {
+          sub.onNotice?.(m.message);
+          if (sub.batch !== undefined && m.message.includes(id)) this.failBatch(sub.batch, new Error(`NOTICE: ${m.message}`));
+        }
+        return;
+      }
+      case 'NEG-MSG': {
+        const sub = this.subs.get(m.sub);
+        if (sub?.batch !== undefined) this.touch(sub.batch);
+        sub?.onNegMsg?.(m.message);
+        return;
+      }
+      case 'NEG-ERR':
+        this.subs.get(m.sub)?.onNegErr?.(m.message);
+        return;
+      case 'AUTH':
+        this.answerAuth(m.challenge);
+        return;
+      case 'OK':
+        if (m.id === this.authEventId) {
+          this.authResolve?.(m.ok);
+          if (!m.ok) this.log.warn({ relay: this.url, message: m.message }, 'sync peer refused our AUTH');
+        }
+        return;
+    }
+  }
+
+  private answerAuth(challenge: string): void {
+    this.authChallenge = challenge;
+    const sk = this.d.secretKey;
+    if (sk === undefined) return;
+    const ev = finalizeEvent(makeAuthEvent(this.url, challenge), sk);
+    this.authEventId = ev.id;
+    this.authOk = new Promise<boolean>((resolve) => (this.authResolve = resolve));
+    this.send(['AUTH', ev]);
+  }
+
+  private rateLimited(): void {
+    this.health.rateLimited(this.now());
+    this.log.warn({ relay: this.url, until: this.health.pausedUntil }, 'sync peer rate-limited us; pausing new work');
+  }
+
+  // ---- events ---------------------------------------------------------------------------------
+
+  private handleEvent(ev: unknown, raw: string, batch: Batch | undefined): void {
+    this.counters.received++;
+    const e = ev as Partial<NostrEvent>;
+    if (!isHex64(e.id) || typeof e.created_at !== 'number') {
+      this.counters.rejected++;
+      return;
+    }
+    const id = e.id;
+    if (this.inflight.has(id) || this.d.store.has(id)) {
+      this.counters.duplicate++;
+      return;
+    }
+    if (this.d.known(id)) {
+      this.counters.rejected++;
+      return;
+    }
+    this.inflight.add(id);
+    this.outstanding++;
+    if (batch !== undefined) batch.outstanding++;
+    if (this.outstanding >= PAUSE_AT && !this.paused && this.ws !== undefined) {
+      this.paused = true;
+      this.ws.pause();
+    }
+    this.d
+      .submit(ev as NostrEvent, raw, this)
+      .then(
+        (r) => void this.counters[r]++,
+        (err: unknown) => {
+          this.counters.rejected++;
+          this.log.error({ relay: this.url, err }, 'sync submit failed');
+        },
+      )
+      .finally(() => {
+        this.inflight.delete(id);
+        this.outstanding--;
+        if (this.paused && this.outstanding <= RESUME_AT) {
+          this.paused = false;
+          this.ws?.resume();
+        }
+        if (batch !== undefined && --batch.outstanding === 0) batch.drained?.();
+      });
+  }
+
+  // ---- live subscriptions ---------------------------------------------------------------------
+
+  /** The wanted set changed: update live subscriptions and start historic sync for what is new. */
+  wantedChanged(): void {
+    if (this.state !== 'connected') return;
+    if (!this.replanQueued) {
+      this.replanQueued = true;
+      setImmediate(() => {
+        this.replanQueued = false;
+        this.replan();
+      });
+    }
+    this.kickSoon();
+  }
+
+  private replan(): void {
+    if (this.state !== 'connected') return;
+    const budget = Math.max(2, Math.min(this.d.sync.subscriptionBudget, this.remote.maxSubs ?? Infinity));
+    const reserved = Math.max(1, Math.min(10, Math.floor(budget / 3)));
+    const reqs = planLive(itemFilters(this.d.wanted(), this.d.sync.filterChunk), {
+      budget: budget - reserved,
+      filtersPerReq: Math.min(this.remote.maxFilters ?? 10, 20),
+      size: this.d.sync.filterChunk,
+      maxValues: 1000,
+    });
+    const keep = new Set<string>();
+    reqs.forEach((filters, i) => {
+      const id = `live${i}`;
+      keep.add(id);
+      const json = JSON.stringify(filters);
+      if (this.liveSubs.get(id) === json) return;
+      this.liveSubs.set(id, json);
+      this.send(['REQ', id, ...filters]);
+    });
+    for (const id of [...this.liveSubs.keys()]) {
+      if (!keep.has(id)) {
+        this.liveSubs.delete(id);
+        this.send(['CLOSE', id]);
+      }
+    }
+  }
+
+  get liveCount(): number {
+    return this.liveSubs.size;
+  }
+
+  // ---- historic batches -----------------------------------------------------------------------
+
+  private kickSoon(): void {
+    if (this.kickQueued) return;
+    this.kickQueued = true;
+    setImmediate(() => {
+      this.kickQueued = false;
+      this.kick();
+    });
+  }
+
+  /** Start historic sync for wanted − pending − confirmed (the one decision point). */
+  private kick(): void {
+    if (this.state !== 'connected' || this.catchingUp || this.retryTimer !== undefined) return;
+    const now = this.now();
+    if (this.health.paused(now)) {
+      this.pauseTimer?.cancel();
+      this.pauseTimer = this.d.clock.setTimeout(() => {
+        this.pauseTimer = undefined;
+        this.kick();
+      }, this.health.pausedUntil - now);
+      return;
+    }
+    const url = this.url;
+    const fresh =
+      computeActions(new Map([[url, this.d.wanted()]]), new Map([[url, this.pendingItems]]), new Map([[url, this.confirmed]])).get(url) ?? [];
+    if (fresh.length === 0) return;
+    if (fresh.includes(L1)) {
+      this.startBatch('historic', [L1]);
+      return;
+    }
+    if (this.pendingItems.has(L1)) return; // L2/L3 after L1's history
+    const size = this.d.sync.filterChunk;
+    const groups = [...chunk(fresh.filter((i) => itemKind(i) === 'repo'), size), ...chunk(fresh.filter((i) => itemKind(i) === 'root'), size)];
+    for (const g of groups) {
+      if (this.historicBatches() >= MAX_CONCURRENT_BATCHES) break;
+      // partial batches wait for running ones to finish so that small arrivals aggregate
+      if (g.length < size && this.historicBatches() > 0) break;
+      this.startBatch('historic', g);
+    }
+  }
+
+  private historicBatches(): number {
+    let n = 0;
+    for (const b of this.batches.values()) if (b.kind === 'historic') n++;
+    return n;
+  }
+
+  private newBatch(kind: BatchKind, items: string[]): Batch {
+    const b: Batch = { id: ++this.seq, kind, items, cancels: new Set(), lastActivity: this.now(), outstanding: 0 };
+    this.batches.set(b.id, b);
+    this.armDeadline(b);
+    return b;
+  }
+
+  private armDeadline(b: Batch): void {
+    const ms = this.d.sync.batchTimeoutSeconds * 1000;
+    const wait = Math.max(1, b.lastActivity + ms - this.now());
+    b.deadline = this.d.clock.setTimeout(() => {
+      if (b.failed !== undefined || !this.batches.has(b.id)) return;
+      if (this.now() - b.lastActivity >= ms) this.failBatch(b, new Error(`batch timed out after ${this.d.sync.batchTimeoutSeconds} s without progress`));
+      else this.armDeadline(b);
+    }, wait);
+  }
+
+  private touch(b: Batch): void {
+    b.lastActivity = this.now();
+  }
+
+  private failBatch(b: Batch, err: Error): void {
+    if (b.failed !== undefined) return;
+    b.failed = err;
+    for (const c of [...b.cancels]) c(err);
+  }
+
+  private failAll(err: Error): void {
+    for (const b of [...this.batches.values()]) this.failBatch(b, err);
+    for (const sub of [...this.subs.values()]) sub.onClosed?.(`error: ${err.message}`);
+    this.subs.clear();
+  }
+
+  private finishBatch(b: Batch): void {
+    b.deadline?.cancel();
+    this.batches.delete(b.id);
+  }
+
+  private async drain(b: Batch): Promise<void> {
+    if (b.outstanding === 0) return;
+    await new Promise<void>((resolve) => (b.drained = resolve));
+  }
+
+  private startBatch(kind: 'historic', items: string[]): void {
+    const b = this.newBatch(kind, items);
+    for (const i of items) this.pendingItems.add(i);
+    this.stats.batches++;
+    void this.runBatch(b);
+  }
+
+  private async runBatch(b: Batch): Promise<void> {
+    const gen = this.generation;
+    try {
+      const filters = itemFilters(b.items, this.d.sync.filterChunk);
+      await mapLimit(filters, FILTERS_PER_BATCH, (f) => this.historic(f, b));
+      await this.drain(b);
+      if (b.failed !== undefined) throw b.failed;
+      if (gen === this.generation) {
+        for (const i of b.items) this.confirmed.add(i);
+        this.batchBackoff.reset();
+        this.save();
+      }
+    } catch (e) {
+      this.stats.failedBatches++;
+      const err = e as Error;
+      this.health.lastError = err.message;
+      this.log.warn({ relay: this.url, items: b.items.length, err: err.message }, 'sync batch failed');
+      if (gen === this.generation && this.state === 'connected' && !this.stopped) {
+        const delay = this.batchBackoff.next();
+        this.retryTimer?.cancel();
+        this.retryTimer = this.d.clock.setTimeout(() => {
+          this.retryTimer = undefined;
+          this.kick();
+        }, delay);
+        this.health.nextRetryAt = this.now() + delay;
+      }
+    } finally {
+      for (const i of b.items) this.pendingItems.delete(i);
+      this.finishBatch(b);
+      this.kickSoon();
+    }
+  }
+
+  /** Quick reconnect: REQ with since for everything confirmed, then historic for what is new. */
+  private async catchUp(since: number): Promise<void> {
+    const gen = this.generation;
+    this.catchingUp = true;
+    const items = [...this.confirmed];
+    const b = this.newBatch('catchup', items);
+    b.since = since;
+    try {
+      const filters = itemFilters(items, this.d.sync.filterChunk);
+      await mapLimit(filters, FILTERS_PER_BATCH, (f) => this.reqPaged({ ...f, since }, b));
+      await this.drain(b);
+      if (b.failed !== undefined) throw b.failed;
+    } catch (e) {
+      this.log.warn({ relay: this.url, err: (e as Error).message }, 'sync catch-up failed; those items get a full historic sync');
+      if (gen === this.generation) {
+        for (const i of items) this.confirmed.delete(i);
+        this.save();
+      }
+    } finally {
+      this.finishBatch(b);
+      this.catchingUp = false;
+      this.kickSoon();
+    }
+  }
+
+  /** Fetch these ids again (a waiting event's dependency arrived after the event was dropped). */
+  refetch(ids: string[]): void {
+    if (this.state !== 'connected' || ids.length === 0) return;
+    const b = this.newBatch('fetch', []);
+    void this.fetchIds(ids, b)
+      .catch((e: unknown) => this.log.debug({ relay: this.url, err: (e as Error).message }, 'sync refetch failed'))
+      .finally(() => this.finishBatch(b));
+  }
+
+  private async historic(f: Filter, b: Batch): Promise<void> {
+    if (b.failed !== undefined) throw b.failed;
+    if (this.nip77 !== 'no') {
+      const r = await this.negSync(f, b);
+      if (r !== 'fallback') {
+        await this.fetchIds(r, b);
+        return;
+      }
+    }
+    await this.reqPaged(f, b);
+  }
+
+  private markNoNip77(why: string): void {
+    if (this.nip77 !== 'no') {
+      this.nip77 = 'no';
+      this.save();
+    }
+    if (!this.warnedNoNip77) {
+      this.warnedNoNip77 = true;
+      this.log.warn({ relay: this.url, why }, 'sync peer does not support NIP-77; using REQ+EOSE until the next daily resync');
+    }
+  }
+
+  /** NIP-77 reconcile of one filter: the ids the peer has and we need, or 'fallback'. */
+  private async negSync(filter: Filter, b: Batch): Promise<string[] | 'fallback'> {
+    const items = this.d.store.negentropyItems(filter, this.d.negMaxItems ?? 1_000_000);
+    if (items === 'too-many') return 'fallback';
+    await this.negSlots.acquire();
+    const id = `n${++this.seq}`;
+    const done = deferred<string[] | 'fallback'>();
+    let timer: TimerHandle | undefined;
+    try {
+      if (b.failed !== undefined) throw b.failed;
+      let session: NegSession;
+      try {
+        session = negentropySession(items, this.d.frameSizeLimit ?? 0);
+      } catch (e) {
+        this.log.error({ err: (e as Error).message }, 'NIP-77 unavailable locally');
+        return 'fallback';
+      }
+      this.stats.negSessions++;
+      let answered = false;
+      const need: string[] = [];
+      const unsupported = (why: string): void => {
+        if (done.settled) return;
+        this.markNoNip77(why);
+        done.resolve('fallback');
+      };
+      const cancel = (e: Error): void => done.reject(e);
+      b.cancels.add(cancel);
+      this.subs.set(id, {
+        batch: b,
+        onNegMsg: (hex) => {
+          if (done.settled) return;
+          answered = true;
+          if (this.nip77 !== 'yes') {
+            this.nip77 = 'yes';
+            this.save();
+          }
+          let r: { output: string | null; need: string[] };
+          try {
+            r = session.reconcile(hex);
+          } catch (e) {
+            this.send(['NEG-CLOSE', id]);
+            done.reject(new Error(`bad NEG-MSG: ${(e as Error).message}`));
+            return;
+          }
+          for (const n of r.need) need.push(n);
+          if (r.output === null) {
+            this.send(['NEG-CLOSE', id]);
+            done.resolve(need);
+          } else this.send(['NEG-MSG', id, r.output]);
+        },
+        onNegErr: (msg) => {
+          if (done.settled) return;
+          if (!answered && !msg.startsWith('blocked:')) unsupported(`NEG-ERR ${msg}`);
+          else {
+            this.log.info({ relay: this.url, msg }, 'NIP-77 session refused; REQ for this filter');
+            done.resolve('fallback');
+          }
+        },
+        onClosed: (msg) => {
+          if (msg.startsWith('error: disconnected') || msg.startsWith('error: stopped')) done.reject(new Error(msg));
+          else if (!answered) unsupported(`CLOSED ${msg}`);
+          else done.resolve('fallback');
+        },
+        onNotice: (msg) => {
+          if (!answered && NEG_NOTICE.test(msg)) unsupported(`NOTICE ${msg}`);
+        },
+      });
+      timer = this.d.clock.setTimeout(() => {
+        if (!answered) unsupported('no answer to NEG-OPEN');
+      }, this.d.sync.negentropyTimeoutSeconds * 1000);
+      this.send(['NEG-OPEN', id, filter, session.initiate()]);
+      const r = await done.promise;
+      b.cancels.delete(cancel);
+      return r;
+    } finally {
+      timer?.cancel();
+      this.subs.delete(id);
+      this.negSlots.release();
+    }
+  }
+
+  /** Fetch ids in chunks; an id counts as received when its event arrives (any policy outcome). */
+  private async fetchIds(ids: readonly string[], b: Batch): Promise<void> {
+    let missing = ids.filter((id) => !this.d.store.has(id) && !this.d.known(id));
+    while (missing.length > 0) {
+      const want = new Set(missing);
+      await mapLimit(chunk(missing, this.d.sync.fetchChunk), FETCH_PARALLEL, async (c) => {
+        await this.reqOnce([{ ids: c }], b, (id) => want.delete(id));
+      });
+      if (want.size === missing.length) {
+        this.log.warn({ relay: this.url, missing: want.size }, 'sync peer did not send ids it listed; giving up on them this round');
+        return;
+      }
+      missing = [...want];
+    }
+  }
+
+  /** REQ+EOSE history of one filter, paging backwards with until = oldest seen. */
+  private async reqPaged(filter: Filter, b: Batch): Promise<void> {
+    const seen = new Set<string>();
+    let until = filter.until;
+    for (;;) {
+      const f: Filter = { ...filter };
+      if (until !== undefined) f.until = until;
+      let page = 0;
+      let fresh = 0;
+      let oldest = Infinity;
+      this.stats.reqPages++;
+      const r = await this.reqOnce([f], b, (id, createdAt) => {
+        page++;
+        if (createdAt < oldest) oldest = createdAt;
+        if (!seen.has(id)) {
+          seen.add(id);
+          fresh++;
+        }
+      });
+      if (r === 'refused') return;
+      this.maxPageSeen = Math.max(this.maxPageSeen, page);
+      const apparent = this.remote.maxLimit ?? this.maxPageSeen;
+      if (page === 0 || page < apparent || !Number.isFinite(oldest)) return;
+      until = fresh === 0 ? oldest - 1 : oldest;
+      if (filter.since !== undefined && until < filter.since) return;
+    }
+  }
+
+  /** One REQ until EOSE. Resolves 'refused' when the relay requires AUTH we cannot give. */
+  private async reqOnce(filters: Filter[], b: Batch, onEvent?: (id: string, createdAt: number) => void): Promise<'eose' | 'refused'> {
+    await this.reqSlots.acquire();
+    const id = `r${++this.seq}`;
+    const done = deferred<'eose' | 'refused'>();
+    const cancel = (e: Error): void => done.reject(e);
+    let closedByRelay = false;
+    try {
+      if (b.failed !== undefined) throw b.failed;
+      b.cancels.add(cancel);
+      let authRetried = false;
+      this.subs.set(id, {
+        batch: b,
+        onEvent: (ev, raw) => {
+          const e = ev as { id?: unknown; created_at?: unknown };
+          if (onEvent !== undefined && typeof e.id === 'string' && typeof e.created_at === 'number') onEvent(e.id, e.created_at);
+          this.handleEvent(ev, raw, b);
+        },
+        onEose: () => done.resolve('eose'),
+        onClosed: (msg) => {
+          closedByRelay = true;
+          if (msg.startsWith('auth-required:')) {
+            if (this.d.secretKey !== undefined && this.authOk !== undefined && !authRetried) {
+              authRetried = true;
+              void this.authOk.then((ok) => {
+                if (ok && !done.settled) {
+                  closedByRelay = false;
+                  this.send(['REQ', id, ...filters]);
+                } else done.resolve('refused');
+              });
+              return;
+            }
+            this.log.info({ relay: this.url, msg }, 'sync peer requires AUTH for a filter; treated as refused');
+            done.resolve('refused');
+            return;
+          }
+          done.reject(new Error(`CLOSED ${msg}`));
+        },
+      });
+      this.send(['REQ', id, ...filters]);
+      return await done.promise;
+    } finally {
+      b.cancels.delete(cancel);
+      this.subs.delete(id);
+      if (!closedByRelay) this.send(['CLOSE', id]);
+      this.reqSlots.release();
+    }
+  }
+
+  // ---- status ---------------------------------------------------------------------------------
+
+  status(): PeerStatus {
+    let repositories = 0;
+    let roots = 0;
+    for (const i of this.d.wanted()) {
+      const k = itemKind(i);
+      if (k === 'repo') repositories++;
+      else if (k === 'root') roots++;
+    }
+    const n = (v: number | undefined): number | null => (v === undefined ? null : v);
+    return {
+      url: this.url,
+      state: this.state,
+      bootstrap: this.d.bootstrap,
+      lastConnectedAt: n(this.lastConnectedAt),
+      disconnectedAt: n(this.disconnectedAt),
+      lastFullSyncAt: n(this.lastFullSync),
+      lastError: this.health.lastError ?? null,
+      nextRetryAt: this.state === 'connected' ? (this.retryTimer !== undefined ? n(this.health.nextRetryAt) : null) : n(this.health.nextRetryAt),
+      nip77: this.nip77,
+      ...this.counters,
+      pendingBatches: [...this.batches.values()].filter((b) => b.kind !== 'fetch').length,
+      pendingItems: this.pendingItems.size,
+      confirmedItems: this.confirmed.size,
+      repositories,
+      roots,
+      liveSubscriptions: this.liveSubs.size,
+      pausedUntil: this.health.paused(this.now()) ? this.health.pausedUntil : null,
+    };
+  }
+}
