@@ -1,13 +1,12 @@
 // Start a real grasp-relay for a test: ephemeral port on 127.0.0.1, LMDB in a fresh temp dir,
 // silent logs, service.hosts resolved to the listen address, sync off unless asked for.
 // GRASP_TEST_TRANSPORT=ws runs the suite over the pure-JS transport.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import type { Clock } from '../../src/clock.js';
 import { makeConfig, type Config } from '../../src/config/schema.js';
 import { silentLogger, type Logger } from '../../src/log.js';
 import { startRelay, type RelayHandle } from '../../src/main.js';
+import { tempDir } from './tmp.js';
 
 export type ConfigOverrides = { [S in keyof Config]?: Partial<Config[S]> };
 
@@ -17,9 +16,7 @@ export interface TestRelay extends RelayHandle {
   destroy(): Promise<void>;
 }
 
-export function tempDir(prefix = 'grasp-relay-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
-}
+export { tempDir };
 
 export async function startTestRelay(
   overrides: ConfigOverrides = {},
