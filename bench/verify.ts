@@ -1,0 +1,151 @@
+// Verify-only benchmark: events/s of createVerifier() per backend × worker count, both throughput
+// (many events in flight, optionally with simulated ingest work on the main thread) and latency
+// (one event in flight). measureVerifyRate() is the baseline the ingest bench divides by.
+// Run: npx tsc -p . && node dist/bench/verify.js [--n 20000] [--slow-n 2000] [--latency-n 2000]
+//        [--backends bcrypto-native,nostr-wasm,noble] [--workers 0,1,2] [--main-work-us 30]
+import { pathToFileURL } from 'node:url';
+import { availableBackends, type VerifyBackendName } from '../src/crypto/backends.js';
+import { createVerifier, type Verifier } from '../src/crypto/verify.js';
+import type { NostrEvent } from '../src/nostr/event.js';
+import { generateNotes } from './generator.js';
+
+/** Events handed to verify() per macrotask, as a relay receives messages in bursts. */
+const FEED_CHUNK = 64;
+
+function spin(us: number): void {
+  if (us <= 0) return;
+  const end = process.hrtime.bigint() + BigInt(Math.round(us * 1000));
+  while (process.hrtime.bigint() < end) {
+    // simulated per-event ingest work (parse, store, reply) on the main thread
+  }
+}
+
+const nextTick = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+/**
+ * Throughput: feed all events in chunks of 64 per macrotask (doing `mainWorkUs` of busy work per
+ * event on the main thread, as ingest would), keep them all in flight, wait for every answer.
+ */
+export async function measureThroughput(v: Verifier, events: NostrEvent[], mainWorkUs = 0): Promise<number> {
+  const t0 = performance.now();
+  const pending: Promise<boolean>[] = [];
+  for (let i = 0; i < events.length; i += FEED_CHUNK) {
+    const end = Math.min(events.length, i + FEED_CHUNK);
+    for (let j = i; j < end; j++) {
+      spin(mainWorkUs);
+      pending.push(v.verify(events[j]));
+    }
+    await nextTick();
+  }
+  const results = await Promise.all(pending);
+  const dt = (performance.now() - t0) / 1000;
+  const bad = results.filter((ok) => !ok).length;
+  if (bad > 0) throw new Error(`${v.backend}/${v.workers}: ${bad} valid events failed verification`);
+  return events.length / dt;
+}
+
+/** Latency: one event in flight at a time; µs per event (p50, mean). */
+export async function measureLatency(v: Verifier, events: NostrEvent[]): Promise<{ p50Us: number; meanUs: number }> {
+  const times = new Float64Array(events.length);
+  for (let i = 0; i < events.length; i++) {
+    const t = performance.now();
+    if (!(await v.verify(events[i]))) throw new Error('valid event failed verification');
+    times[i] = (performance.now() - t) * 1000;
+  }
+  const sorted = Array.from(times).sort((a, b) => a - b);
+  const mean = sorted.reduce((a, b) => a + b, 0) / sorted.length;
+  return { p50Us: round(sorted[Math.floor(sorted.length / 2)]), meanUs: round(mean) };
+}
+
+const round = (x: number): number => Math.round(x * 10) / 10;
+
+/**
+ * Verify-only rate of `events` with the verifier the relay would use (backend and workers 'auto'
+ * unless given), after a warm-up pass over up to 2,000 of them.
+ */
+export async function measureVerifyRate(
+  events: NostrEvent[],
+  opts: { backend?: 'auto' | VerifyBackendName; workers?: number | 'auto' } = {},
+): Promise<{ eventsPerSec: number; backend: string; workers: number }> {
+  const v = await createVerifier(opts);
+  try {
+    await measureThroughput(v, events.slice(0, Math.min(2000, events.length)));
+    const eventsPerSec = await measureThroughput(v, events);
+    return { eventsPerSec: Math.round(eventsPerSec), backend: v.backend, workers: v.workers };
+  } finally {
+    await v.close();
+  }
+}
+
+export interface VerifyRow {
+  backend: VerifyBackendName;
+  workers: number;
+  events: number;
+  /** throughput, all events in flight, idle main thread */
+  eventsPerSec: number;
+  /** throughput with `mainWorkUs` of simulated ingest work per event on the main thread */
+  loadedEventsPerSec: number;
+  mainWorkUs: number;
+  latencyP50Us: number;
+  latencyMeanUs: number;
+}
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+async function main(): Promise<void> {
+  const n = Number(arg('n') ?? 20000);
+  const slowN = Number(arg('slow-n') ?? 2000);
+  const latencyN = Number(arg('latency-n') ?? 2000);
+  const mainWorkUs = Number(arg('main-work-us') ?? 30);
+  const workerSettings = (arg('workers') ?? '0,1,2').split(',').map(Number);
+  const backends = (arg('backends')?.split(',') as VerifyBackendName[] | undefined) ?? (await availableBackends());
+  const events = generateNotes(n, 1);
+  const rows: VerifyRow[] = [];
+  for (const backend of backends) {
+    const fast = backend === 'bcrypto-native';
+    const count = fast ? n : Math.min(n, slowN);
+    const set = events.slice(0, count);
+    const latSet = events.slice(0, Math.min(count, fast ? latencyN : Math.ceil(latencyN / 4)));
+    for (const workers of workerSettings) {
+      const v = await createVerifier({ backend, workers });
+      try {
+        await measureThroughput(v, set.slice(0, Math.min(2000, count))); // warm-up
+        const eventsPerSec = await measureThroughput(v, set);
+        const loadedEventsPerSec = await measureThroughput(v, set, mainWorkUs);
+        const lat = await measureLatency(v, latSet);
+        const row: VerifyRow = {
+          backend,
+          workers: v.workers,
+          events: count,
+          eventsPerSec: Math.round(eventsPerSec),
+          loadedEventsPerSec: Math.round(loadedEventsPerSec),
+          mainWorkUs,
+          latencyP50Us: lat.p50Us,
+          latencyMeanUs: lat.meanUs,
+        };
+        rows.push(row);
+        console.log(JSON.stringify(row));
+      } finally {
+        await v.close();
+      }
+    }
+  }
+  const best = rows.reduce((a, b) => (b.eventsPerSec > a.eventsPerSec ? b : a));
+  const bestLoaded = rows.reduce((a, b) => (b.loadedEventsPerSec > a.loadedEventsPerSec ? b : a));
+  console.log(JSON.stringify({ best: { backend: best.backend, workers: best.workers, eventsPerSec: best.eventsPerSec } }));
+  console.log(
+    JSON.stringify({ bestLoaded: { backend: bestLoaded.backend, workers: bestLoaded.workers, loadedEventsPerSec: bestLoaded.loadedEventsPerSec, mainWorkUs } }),
+  );
+  const auto = await measureVerifyRate(events);
+  console.log(JSON.stringify({ auto }));
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,300 @@
+// Event verification, the relay's ingest ceiling: id = sha256(NIP-01 serialisation) plus the
+// BIP-340 signature, on the fastest backend that loads, on the main thread or a worker pool.
+// The main thread always does shape/id/hex checks (cheap, ~2 µs); only signatures go to workers.
+//
+// MEASURED_PLACEHOLDER
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { NostrEvent } from '../nostr/event.js';
+import {
+  loadAutoBackend,
+  loadBackend,
+  packEvent,
+  PACKED_RECORD,
+  type SigBackend,
+  type VerifyBackendName,
+} from './backends.js';
+import { computeIdHex, hasEventShape, isPubkeyHex, isSigHex, serializeForId } from './serialize.js';
+import type { WorkerInit, WorkerReply, WorkerRequest } from './verify-worker.js';
+
+export type { VerifyBackendName };
+export { serializeForId };
+
+export interface Verifier {
+  /** logged at start-up, shown in NIP-11/status */
+  readonly backend: VerifyBackendName;
+  /** 0 = main thread */
+  readonly workers: number;
+  /**
+   * true iff event.id === sha256(NIP-01 serialisation) AND the BIP-340 signature over the id is
+   * valid for pubkey. Never throws on bad input (malformed hex, wrong lengths → false).
+   * Rejects only when called after close().
+   */
+  verify(event: NostrEvent): Promise<boolean>;
+  /** Waits for verifications in flight, then stops the workers. */
+  close(): Promise<void>;
+}
+
+export interface VerifierOptions {
+  backend?: 'auto' | VerifyBackendName;
+  /** worker threads for signature checks; 'auto' = the measured best for this machine */
+  workers?: number | 'auto';
+}
+
+/** Events per worker message, at most. */
+const BATCH_MAX = 256;
+/** Batches a worker may have queued; more events wait on the main thread and form bigger batches. */
+const MAX_INFLIGHT = 2;
+const BATCH_BYTES = BATCH_MAX * (PACKED_RECORD + 1);
+const POOL_MAX = 8;
+
+/**
+ * Everything but the signature: shape, id = sha256(serialisation), lowercase-hex pubkey and sig.
+ * False for anything malformed; never throws.
+ */
+export function checkIdAndFormat(event: NostrEvent): boolean {
+  try {
+    if (!hasEventShape(event)) return false;
+    if (!isPubkeyHex(event.pubkey) || !isSigHex(event.sig)) return false;
+    return computeIdHex(event) === event.id;
+  } catch {
+    return false;
+  }
+}
+
+/** The default worker count for 'auto' (see the measurements in the header). */
+export function autoWorkers(backend: VerifyBackendName): number {
+  void backend;
+  return Math.min(1, Math.max(0, availableParallelism() - 1));
+}
+
+class MainThreadVerifier implements Verifier {
+  readonly workers = 0;
+  private closed = false;
+  constructor(private readonly sig: SigBackend) {}
+  get backend(): VerifyBackendName {
+    return this.sig.name;
+  }
+  verify(event: NostrEvent): Promise<boolean> {
+    if (this.closed) return Promise.reject(new Error('verifier is closed'));
+    return Promise.resolve(checkIdAndFormat(event) && this.sig.verifyEvent(event));
+  }
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+}
+
+interface Pending {
+  event: NostrEvent;
+  resolve: (ok: boolean) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  alive: boolean;
+  inflight: Map<number, Pending[]>;
+}
+
+class PoolVerifier implements Verifier {
+  private queue: Pending[] = [];
+  private head = 0;
+  private scheduled = false;
+  private seq = 0;
+  private closed = false;
+  private readonly bufPool: ArrayBuffer[] = [];
+  private drainWaiters: (() => void)[] = [];
+  private readonly flushFn = (): void => this.flush();
+
+  constructor(
+    private readonly sig: SigBackend,
+    private readonly slots: Slot[],
+  ) {
+    for (const slot of slots) {
+      slot.worker.on('message', (msg: WorkerReply) => this.onReply(slot, msg));
+      slot.worker.on('error', () => this.onWorkerDown(slot));
+      slot.worker.on('exit', () => this.onWorkerDown(slot));
+    }
+  }
+
+  get backend(): VerifyBackendName {
+    return this.sig.name;
+  }
+  get workers(): number {
+    return this.slots.filter((s) => s.alive).length;
+  }
+
+  verify(event: NostrEvent): Promise<boolean> {
+    if (this.closed) return Promise.reject(new Error('verifier is closed'));
+    if (!checkIdAndFormat(event)) return Promise.resolve(false);
+    return new Promise<boolean>((resolve) => {
+      this.queue.push({ event, resolve });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        // calls made in the same tick share a batch
+        queueMicrotask(this.flushFn);
+      }
+    });
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    while (this.head < this.queue.length) {
+      let free = 0;
+      let best: Slot | undefined;
+      for (const s of this.slots) {
+        if (!s.alive || s.inflight.size >= MAX_INFLIGHT) continue;
+        free++;
+        if (!best || s.inflight.size < best.inflight.size) best = s;
+      }
+      if (!best) {
+        if (this.slots.every((s) => !s.alive)) this.drainOnMainThread();
+        break;
+      }
+      const waiting = this.queue.length - this.head;
+      const n = Math.min(BATCH_MAX, Math.ceil(waiting / free));
+      const batch = this.queue.slice(this.head, this.head + n);
+      this.head += n;
+      this.send(best, batch);
+    }
+    if (this.head === this.queue.length) {
+      this.queue = [];
+      this.head = 0;
+    } else if (this.head > 4096) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+    this.checkDrained();
+  }
+
+  private send(slot: Slot, batch: Pending[]): void {
+    const seq = ++this.seq;
+    if (slot.inflight.size === 0) slot.worker.ref();
+    slot.inflight.set(seq, batch);
+    if (this.sig.mode === 'raw') {
+      const buf = this.bufPool.pop() ?? new ArrayBuffer(BATCH_BYTES);
+      const u8 = new Uint8Array(buf);
+      for (let i = 0; i < batch.length; i++) packEvent(batch[i].event, u8, i * PACKED_RECORD);
+      const req: WorkerRequest = { seq, n: batch.length, buf };
+      slot.worker.postMessage(req, [buf]);
+    } else {
+      const events = batch.map(({ event: e }) => ({
+        id: e.id,
+        pubkey: e.pubkey,
+        created_at: e.created_at,
+        kind: e.kind,
+        tags: e.tags,
+        content: e.content,
+        sig: e.sig,
+      }));
+      const req: WorkerRequest = { seq, events };
+      slot.worker.postMessage(req);
+    }
+  }
+
+  private onReply(slot: Slot, msg: WorkerReply): void {
+    if (msg.type !== 'raw' && msg.type !== 'event') return;
+    const batch = slot.inflight.get(msg.seq);
+    if (!batch) return;
+    slot.inflight.delete(msg.seq);
+    if (slot.inflight.size === 0) slot.worker.unref();
+    if (msg.type === 'raw') {
+      const res = new Uint8Array(msg.buf, msg.n * PACKED_RECORD, msg.n);
+      for (let i = 0; i < batch.length; i++) batch[i].resolve(res[i] === 1);
+      if (msg.buf.byteLength === BATCH_BYTES && this.bufPool.length < POOL_MAX) this.bufPool.push(msg.buf);
+    } else {
+      for (let i = 0; i < batch.length; i++) batch[i].resolve(msg.res[i] === 1);
+    }
+    this.flush();
+  }
+
+  /** A worker died: finish its batches here and carry on with the others (or the main thread). */
+  private onWorkerDown(slot: Slot): void {
+    if (!slot.alive) return;
+    slot.alive = false;
+    for (const batch of slot.inflight.values()) for (const p of batch) p.resolve(this.sig.verifyEvent(p.event));
+    slot.inflight.clear();
+    this.flush();
+  }
+
+  private drainOnMainThread(): void {
+    for (; this.head < this.queue.length; this.head++) {
+      const p = this.queue[this.head];
+      p.resolve(this.sig.verifyEvent(p.event));
+    }
+  }
+
+  private checkDrained(): void {
+    if (this.drainWaiters.length === 0) return;
+    if (this.head < this.queue.length || this.slots.some((s) => s.inflight.size > 0)) return;
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await new Promise<void>((resolve) => {
+      this.drainWaiters.push(resolve);
+      this.checkDrained();
+    });
+    await Promise.all(
+      this.slots.map(async (s) => {
+        s.alive = false;
+        await s.worker.terminate();
+      }),
+    );
+  }
+}
+
+function startWorker(backend: VerifyBackendName): Promise<Worker> {
+  const init: WorkerInit = { backend };
+  const worker = new Worker(new URL('./verify-worker.js', import.meta.url), { workerData: init });
+  return new Promise<Worker>((resolve, reject) => {
+    const onMessage = (msg: WorkerReply): void => {
+      cleanup();
+      if (msg.type === 'ready') {
+        worker.unref();
+        resolve(worker);
+      } else {
+        void worker.terminate();
+        reject(new Error(msg.type === 'error' ? msg.message : 'verify worker: unexpected first message'));
+      }
+    };
+    const onError = (err: Error): void => {
+      cleanup();
+      reject(err);
+    };
+    const onExit = (code: number): void => {
+      cleanup();
+      reject(new Error(`verify worker exited during start-up (code ${code})`));
+    };
+    const cleanup = (): void => {
+      worker.off('message', onMessage);
+      worker.off('error', onError);
+      worker.off('exit', onExit);
+    };
+    worker.on('message', onMessage);
+    worker.on('error', onError);
+    worker.on('exit', onExit);
+  });
+}
+
+/**
+ * Load the backend ('auto': bcrypto native → nostr-wasm → noble) and start the workers. If the
+ * workers cannot start, verification runs on the main thread (`workers` then reads 0).
+ */
+export async function createVerifier(opts: VerifierOptions = {}): Promise<Verifier> {
+  const want = opts.backend ?? 'auto';
+  const sig = want === 'auto' ? (await loadAutoBackend()).backend : await loadBackend(want);
+  const nWorkers = opts.workers === undefined || opts.workers === 'auto' ? autoWorkers(sig.name) : opts.workers;
+  if (!Number.isInteger(nWorkers) || nWorkers < 0) throw new Error(`workers must be a non-negative integer, got ${nWorkers}`);
+  if (nWorkers === 0) return new MainThreadVerifier(sig);
+  const started = await Promise.allSettled(Array.from({ length: nWorkers }, () => startWorker(sig.name)));
+  const workers = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  if (workers.length === 0) return new MainThreadVerifier(sig);
+  return new PoolVerifier(
+    sig,
+    workers.map((worker) => ({ worker, alive: true, inflight: new Map() })),
+  );
+}
