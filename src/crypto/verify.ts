@@ -25,6 +25,8 @@ export interface Verifier {
   readonly backend: VerifyBackendName;
   /** 0 = main thread */
   readonly workers: number;
+  /** Set when fewer workers run than were asked for (they failed to start or died): why. */
+  readonly degraded?: string;
   /**
    * true iff event.id === sha256(NIP-01 serialisation) AND the BIP-340 signature over the id is
    * valid for pubkey. Never throws on bad input (malformed hex, wrong lengths → false).
@@ -71,7 +73,10 @@ export function autoWorkers(backend: VerifyBackendName): number {
 class MainThreadVerifier implements Verifier {
   readonly workers = 0;
   private closed = false;
-  constructor(private readonly sig: SigBackend) {}
+  constructor(
+    private readonly sig: SigBackend,
+    readonly degraded?: string,
+  ) {}
   get backend(): VerifyBackendName {
     return this.sig.name;
   }
@@ -104,15 +109,18 @@ class PoolVerifier implements Verifier {
   private readonly bufPool: ArrayBuffer[] = [];
   private drainWaiters: (() => void)[] = [];
   private readonly flushFn = (): void => this.flush();
+  degraded?: string;
 
   constructor(
     private readonly sig: SigBackend,
     private readonly slots: Slot[],
+    degraded?: string,
   ) {
+    this.degraded = degraded;
     for (const slot of slots) {
       slot.worker.on('message', (msg: WorkerReply) => this.onReply(slot, msg));
-      slot.worker.on('error', () => this.onWorkerDown(slot));
-      slot.worker.on('exit', () => this.onWorkerDown(slot));
+      slot.worker.on('error', (err) => this.onWorkerDown(slot, `verify worker failed: ${err.message}`));
+      slot.worker.on('exit', (code) => this.onWorkerDown(slot, `verify worker exited (code ${code})`));
     }
   }
 
@@ -208,9 +216,10 @@ class PoolVerifier implements Verifier {
   }
 
   /** A worker died: finish its batches here and carry on with the others (or the main thread). */
-  private onWorkerDown(slot: Slot): void {
+  private onWorkerDown(slot: Slot, why: string): void {
     if (!slot.alive) return;
     slot.alive = false;
+    this.degraded ??= why;
     for (const batch of slot.inflight.values()) for (const p of batch) p.resolve(this.sig.verifyEvent(p.event));
     slot.inflight.clear();
     this.flush();
@@ -249,7 +258,9 @@ class PoolVerifier implements Verifier {
 
 function startWorker(backend: VerifyBackendName): Promise<Worker> {
   const init: WorkerInit = { backend };
-  const worker = new Worker(new URL('./verify-worker.js', import.meta.url), { workerData: init });
+  // workers inherit execArgv; --input-type (node -e scripts) would make the worker fail to load
+  const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
+  const worker = new Worker(new URL('./verify-worker.js', import.meta.url), { workerData: init, execArgv });
   return new Promise<Worker>((resolve, reject) => {
     const onMessage = (msg: WorkerReply): void => {
       cleanup();
@@ -292,9 +303,12 @@ export async function createVerifier(opts: VerifierOptions = {}): Promise<Verifi
   if (nWorkers === 0) return new MainThreadVerifier(sig);
   const started = await Promise.allSettled(Array.from({ length: nWorkers }, () => startWorker(sig.name)));
   const workers = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-  if (workers.length === 0) return new MainThreadVerifier(sig);
+  const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  const degraded = failed ? `verify worker failed to start: ${String(failed.reason instanceof Error ? failed.reason.message : failed.reason)}` : undefined;
+  if (workers.length === 0) return new MainThreadVerifier(sig, degraded);
   return new PoolVerifier(
     sig,
     workers.map((worker) => ({ worker, alive: true, inflight: new Map() })),
+    degraded,
   );
 }
