@@ -8,8 +8,6 @@ import { sha256Short } from './sha256.js';
 
 export type { NegentropyItems };
 
-const HEX64 = /^[0-9a-fA-F]{64}$/;
-
 function checkTimestamp(t: number, where: string): void {
   if (!Number.isSafeInteger(t) || t < 0) throw new NegentropyError(`${where}: timestamp ${t} is not a non-negative integer`);
 }
@@ -17,30 +15,45 @@ function checkTimestamp(t: number, where: string): void {
 /** Sort (timestamp, hex id) pairs into NegentropyItems; exact duplicates are dropped. */
 export function buildItems(pairs: Array<[timestamp: number, idHex: string]>): NegentropyItems {
   const n = pairs.length;
-  const order = new Array<number>(n);
+  const ts = new Float64Array(n);
+  const raw = new Uint8Array(ID_SIZE * n);
+  const key = new Float64Array(n); // first 6 id bytes as a number: settles most comparisons
   for (let i = 0; i < n; i++) {
     const p = pairs[i];
     if (!Array.isArray(p) || p.length < 2) throw new NegentropyError(`item ${i}: not a [timestamp, id] pair`);
     checkTimestamp(p[0], `item ${i}`);
-    if (typeof p[1] !== 'string' || !HEX64.test(p[1])) throw new NegentropyError(`item ${i}: id is not 64 hex characters`);
-    order[i] = i;
+    const id = p[1];
+    if (typeof id !== 'string' || id.length !== 64 || Buffer.from(id, 'hex').copy(raw, ID_SIZE * i) !== ID_SIZE) {
+      throw new NegentropyError(`item ${i}: id is not 64 hex characters`);
+    }
+    ts[i] = p[0];
+    const o = ID_SIZE * i;
+    key[i] = ((((raw[o] * 256 + raw[o + 1]) * 256 + raw[o + 2]) * 256 + raw[o + 3]) * 256 + raw[o + 4]) * 256 + raw[o + 5];
   }
-  const keys = pairs.map((p) => p[1].toLowerCase());
-  order.sort((a, b) => {
-    const d = pairs[a][0] - pairs[b][0];
-    if (d !== 0) return d;
-    const ka = keys[a];
-    const kb = keys[b];
-    return ka < kb ? -1 : ka > kb ? 1 : 0;
-  });
+  const cmp = (a: number, b: number): number => {
+    if (ts[a] !== ts[b]) return ts[a] - ts[b];
+    if (key[a] !== key[b]) return key[a] - key[b];
+    const oa = ID_SIZE * a;
+    const ob = ID_SIZE * b;
+    for (let k = 6; k < ID_SIZE; k++) {
+      const d = raw[oa + k] - raw[ob + k];
+      if (d !== 0) return d;
+    }
+    return 0;
+  };
+  let sorted = true;
+  for (let i = 1; i < n && sorted; i++) sorted = cmp(i - 1, i) < 0;
+  const order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  if (!sorted) order.sort(cmp);
   const timestamps = new Float64Array(n);
   const ids = new Uint8Array(ID_SIZE * n);
   let count = 0;
   for (let k = 0; k < n; k++) {
     const i = order[k];
-    if (count > 0 && timestamps[count - 1] === pairs[i][0] && keys[order[k - 1]] === keys[i]) continue;
-    timestamps[count] = pairs[i][0];
-    ids.set(Buffer.from(keys[i], 'hex'), ID_SIZE * count);
+    if (k > 0 && cmp(order[k - 1], i) === 0) continue;
+    timestamps[count] = ts[i];
+    ids.set(raw.subarray(ID_SIZE * i, ID_SIZE * i + ID_SIZE), ID_SIZE * count);
     count++;
   }
   return { count, timestamps: timestamps.subarray(0, count), ids: ids.subarray(0, ID_SIZE * count) };

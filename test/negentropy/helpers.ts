@@ -19,11 +19,10 @@ const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'
 
 export function randomIdHex(rand: () => number, clusterPrefix = 0): string {
   let s = '';
-  for (let i = 0; i < 32; i++) {
-    // clustered ids share leading bytes drawn from a tiny alphabet, forcing long bound prefixes
-    s += i < clusterPrefix ? HEX[Math.floor(rand() * 2)] : HEX[Math.floor(rand() * 256)];
-  }
-  return s;
+  for (let i = 0; i < clusterPrefix; i++) s += HEX[Math.floor(rand() * 2)];
+  // clustered ids share leading bytes drawn from a tiny alphabet, forcing long bound prefixes
+  while (s.length < 64) s += Math.floor(rand() * 4294967296).toString(16).padStart(8, '0');
+  return s.slice(0, 64);
 }
 
 export type Pair = [number, string];
@@ -47,8 +46,13 @@ export function makeSets(n: number, diff: number, seed: number, timestamps: 'spr
   const onlyA = new Set<string>();
   const onlyB = new Set<string>();
   const seen = new Set<string>();
+  const bytes = Buffer.alloc(32);
+  const cluster = timestamps === 'few' ? 3 : 0;
   while (seen.size < n) {
-    const id = randomIdHex(rand, timestamps === 'few' ? 3 : 0);
+    for (let k = 0; k < 32; k += 4) bytes.writeUInt32LE(Math.floor(rand() * 4294967296), k);
+    // clustered ids share leading bytes drawn from a tiny alphabet, forcing long bound prefixes
+    for (let k = 0; k < cluster; k++) bytes[k] &= 1;
+    const id = bytes.toString('hex');
     if (seen.has(id)) continue;
     seen.add(id);
     const ts =
