@@ -119,7 +119,7 @@ class PoolVerifier implements Verifier {
     this.degraded = degraded;
     for (const slot of slots) {
       slot.worker.on('message', (msg: WorkerReply) => this.onReply(slot, msg));
-      slot.worker.on('error', (err) => this.onWorkerDown(slot, `verify worker failed: ${err.message}`));
+      slot.worker.on('error', (err: Error) => this.onWorkerDown(slot, `verify worker failed: ${err.message}`));
       slot.worker.on('exit', (code) => this.onWorkerDown(slot, `verify worker exited (code ${code})`));
     }
   }
