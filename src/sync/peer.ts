@@ -915,6 +915,13 @@ export class Peer {
     }
   }
 
+  /** Connected, no batch or catch-up running, and everything wanted is confirmed. */
+  get idle(): boolean {
+    if (this.state !== 'connected' || this.batches.size > 0 || this.catchingUp) return false;
+    for (const i of this.d.wanted()) if (!this.confirmed.has(i)) return false;
+    return true;
+  }
+
   // ---- status ---------------------------------------------------------------------------------
 
   status(): PeerStatus {
