@@ -1,0 +1,61 @@
+// The JSON every bench prints as its last stdout line, and how bench/run.ts reads it back: one
+// BenchResult with rows of (metric, value, unit, baseline, ratio, goal). Progress goes to stderr.
+
+export interface BenchRow {
+  /** what was measured, e.g. "ingest 4×50 open" */
+  metric: string;
+  value: number;
+  unit: string;
+  /** latency detail for the row, in ms */
+  p50Ms?: number;
+  p99Ms?: number;
+  /** the baseline measured in the same run, and its name */
+  baseline?: number;
+  baselineName?: string;
+  /** value / baseline (or the inverse for "lower is better" metrics; see `note`) */
+  ratio?: number;
+  /** the goal for the ratio, e.g. 0.8 */
+  goal?: number;
+  note?: string;
+}
+
+export interface BenchResult {
+  bench: string;
+  /** the command that produced it */
+  command: string;
+  startedAt: string;
+  seconds: number;
+  params: Record<string, number | string | boolean>;
+  rows: BenchRow[];
+  /** anything else the bench wants to keep (RSS, counts, backend names) */
+  extra: Record<string, unknown>;
+}
+
+/** stdout carries only this one JSON line; everything else goes to stderr. */
+export function emitResult(r: BenchResult): void {
+  process.stdout.write(JSON.stringify(r) + '\n');
+}
+
+/** The JSON object lines in a bench's stdout (other benches may print several). */
+export function parseResults(stdout: string): unknown[] {
+  const out: unknown[] = [];
+  for (const l of stdout.split('\n')) {
+    const t = l.trim();
+    if (!t.startsWith('{')) continue;
+    try {
+      out.push(JSON.parse(t) as unknown);
+    } catch {
+      // not JSON: progress text
+    }
+  }
+  return out;
+}
+
+export function isBenchResult(x: unknown): x is BenchResult {
+  return typeof x === 'object' && x !== null && Array.isArray((x as BenchResult).rows) && typeof (x as BenchResult).bench === 'string';
+}
+
+/** Progress line on stderr. */
+export function progress(msg: string): void {
+  process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+}

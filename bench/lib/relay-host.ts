@@ -1,0 +1,198 @@
+// Child-process host for a relay under benchmark (forked by relay-proc.ts): starts grasp-relay
+// with bench settings (ephemeral port, temp LMDB, limits lifted, sync off), loads events straight
+// through ingest.submit, samples RSS, and answers the parent's IPC commands until told to close.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeConfig, type Config } from '../../src/config/schema.js';
+import { silentLogger } from '../../src/log.js';
+import { startRelay, type RelayHandle } from '../../src/main.js';
+import type { NostrEvent } from '../../src/nostr/event.js';
+import { generateNotes } from '../generator.js';
+
+export type HostConfigOverrides = { [S in keyof Config]?: Partial<Config[S]> };
+
+export interface HostStarted {
+  url: string;
+  port: number;
+  /** config.service.hosts as resolved by the relay */
+  hosts: string[];
+  verifyBackend: string;
+  verifyWorkers: number;
+  transport: string;
+  policy: string;
+  dataDir: string;
+}
+
+export interface HostLoaded {
+  submitted: number;
+  ok: number;
+  refused: number;
+  seconds: number;
+  eventsPerSec: number;
+  /** up to 5 refusal messages with counts */
+  refusals: Record<string, number>;
+  rssMB: number;
+}
+
+export interface HostStats {
+  rssMB: number;
+  peakRssMB: number;
+  heapUsedMB: number;
+  storeEvents: number;
+  connections: number;
+}
+
+export type HostRequest =
+  | { id: number; cmd: 'start'; overrides: HostConfigOverrides; dataDir?: string }
+  | { id: number; cmd: 'load'; notes: number; seed: number; inFlight: number }
+  | { id: number; cmd: 'stats' }
+  | { id: number; cmd: 'resetPeak' }
+  | { id: number; cmd: 'close' };
+
+export type HostReply = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: string };
+
+/** Bench defaults: nothing about the host may throttle the load generator. */
+export function benchConfig(overrides: HostConfigOverrides, dataDir: string): Config {
+  return makeConfig({
+    ...overrides,
+    server: { host: '127.0.0.1', port: 0, ...overrides.server },
+    service: { hosts: [], ...overrides.service },
+    store: { ...overrides.store, dataDir },
+    sync: { enabled: false, ...overrides.sync },
+    log: { level: 'silent', ...overrides.log },
+    limits: {
+      maxConnectionsPerIp: 100_000,
+      eventsPerMinutePerIp: 1_000_000_000,
+      eventBurstPerIp: 1_000_000_000,
+      maxSubscriptions: 1000,
+      ...overrides.limits,
+    },
+  });
+}
+
+const MB = 1024 * 1024;
+const mb = (x: number): number => Math.round((x / MB) * 10) / 10;
+
+let relay: RelayHandle | undefined;
+let dataDir: string | undefined;
+let ownDir = false;
+let peakRss = 0;
+const sampler = setInterval(() => {
+  peakRss = Math.max(peakRss, process.memoryUsage.rss());
+}, 100);
+sampler.unref();
+
+async function submitAll(r: RelayHandle, list: NostrEvent[], inFlight: number): Promise<Omit<HostLoaded, 'rssMB'>> {
+  let ok = 0;
+  let refused = 0;
+  const refusals = new Map<string, number>();
+  const t0 = performance.now();
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < list.length) {
+      const e = list[next++]!;
+      const res = await r.ingest.submit(e, JSON.stringify(e), 'client');
+      if (res.ok) ok++;
+      else {
+        refused++;
+        const key = res.message.slice(0, 80);
+        refusals.set(key, (refusals.get(key) ?? 0) + 1);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, inFlight) }, worker));
+  const seconds = (performance.now() - t0) / 1000;
+  const top = [...refusals.entries()].sort((a, b) => b[1] - a[1]).slice(0, 5);
+  return {
+    submitted: list.length,
+    ok,
+    refused,
+    seconds: Math.round(seconds * 100) / 100,
+    eventsPerSec: Math.round(list.length / seconds),
+    refusals: Object.fromEntries(top),
+  };
+}
+
+async function load(n: number, seed: number, inFlight: number): Promise<HostLoaded> {
+  if (!relay) throw new Error('relay not started');
+  const counts = await submitAll(relay, generateNotes(n, seed), inFlight);
+  // the generated array is garbage now: collect it so RSS shows the relay, not the generator
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc) {
+    gc();
+    gc();
+  }
+  return { ...counts, rssMB: mb(process.memoryUsage.rss()) };
+}
+
+async function handle(req: HostRequest): Promise<unknown> {
+  switch (req.cmd) {
+    case 'start': {
+      if (relay) throw new Error('already started');
+      ownDir = req.dataDir === undefined;
+      dataDir = req.dataDir ?? mkdtempSync(join(tmpdir(), 'grasp-bench-'));
+      const config = benchConfig(req.overrides, dataDir);
+      relay = await startRelay(config, { log: silentLogger });
+      const started: HostStarted = {
+        url: relay.url,
+        port: relay.port,
+        hosts: relay.config.service.hosts,
+        verifyBackend: relay.verifier.backend,
+        verifyWorkers: relay.verifier.workers,
+        transport: relay.config.server.transport,
+        policy: relay.config.policy.mode,
+        dataDir,
+      };
+      return started;
+    }
+    case 'load':
+      return load(req.notes, req.seed, req.inFlight);
+    case 'stats': {
+      const m = process.memoryUsage();
+      peakRss = Math.max(peakRss, m.rss);
+      const stats: HostStats = {
+        rssMB: mb(m.rss),
+        peakRssMB: mb(peakRss),
+        heapUsedMB: mb(m.heapUsed),
+        storeEvents: relay ? relay.store.stats().events : 0,
+        connections: relay ? relay.connections() : 0,
+      };
+      return stats;
+    }
+    case 'resetPeak':
+      peakRss = process.memoryUsage.rss();
+      return null;
+    case 'close': {
+      await relay?.close();
+      relay = undefined;
+      if (ownDir && dataDir) rmSync(dataDir, { recursive: true, force: true });
+      return null;
+    }
+  }
+}
+
+process.on('message', (msg: HostRequest) => {
+  handle(msg).then(
+    (result) => reply({ id: msg.id, ok: true, result }, msg.cmd === 'close'),
+    (e: unknown) => reply({ id: msg.id, ok: false, error: e instanceof Error ? (e.stack ?? e.message) : String(e) }, msg.cmd === 'close'),
+  );
+});
+
+function reply(r: HostReply, thenExit: boolean): void {
+  process.send?.(r, undefined, undefined, () => {
+    if (thenExit) process.exit(0);
+  });
+}
+
+// the parent died or let go: never linger, and never leave a temp data dir behind
+process.on('disconnect', () => {
+  void (async () => {
+    try {
+      await relay?.close();
+    } finally {
+      if (ownDir && dataDir) rmSync(dataDir, { recursive: true, force: true });
+      process.exit(0);
+    }
+  })();
+});

@@ -1,0 +1,82 @@
+// Parent side of relay-host.ts: fork a relay in its own process (so the load generator does not
+// share its event loop or heap, and RSS is the relay's alone) and drive it over IPC.
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { HostConfigOverrides, HostLoaded, HostReply, HostRequest, HostStarted, HostStats } from './relay-host.js';
+
+export type { HostConfigOverrides, HostLoaded, HostStarted, HostStats };
+
+/** Distributes HostRequest over its union members so `id` can be left out. */
+type Without<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+export interface RelayProc {
+  readonly info: HostStarted;
+  readonly pid: number;
+  /** import `notes` generated notes (generateNotes(notes, seed)) straight through ingest.submit */
+  load(notes: number, seed: number, inFlight?: number): Promise<HostLoaded>;
+  stats(): Promise<HostStats>;
+  resetPeak(): Promise<void>;
+  /** close the relay (deleting a temp data dir) and wait for the process to exit */
+  close(): Promise<void>;
+}
+
+const HOST = fileURLToPath(new URL('./relay-host.js', import.meta.url));
+
+export async function spawnRelay(overrides: HostConfigOverrides = {}, opts: { dataDir?: string } = {}): Promise<RelayProc> {
+  const child: ChildProcess = fork(HOST, [], {
+    execArgv: ['--expose-gc'],
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    serialization: 'advanced',
+  });
+  let nextId = 1;
+  const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  let exited = false;
+  const exitP = new Promise<void>((resolve) => {
+    child.once('exit', (code, signal) => {
+      exited = true;
+      for (const w of waiting.values()) w.reject(new Error(`relay host exited (code ${code}, signal ${signal})`));
+      waiting.clear();
+      resolve();
+    });
+  });
+  child.on('message', (m: HostReply) => {
+    const w = waiting.get(m.id);
+    if (!w) return;
+    waiting.delete(m.id);
+    if (m.ok) w.resolve(m.result);
+    else w.reject(new Error(`relay host: ${m.error}`));
+  });
+  const call = <T>(req: Without<HostRequest, 'id'>): Promise<T> => {
+    if (exited) return Promise.reject(new Error('relay host has exited'));
+    const id = nextId++;
+    return new Promise<T>((resolve, reject) => {
+      waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      child.send({ ...req, id } as HostRequest);
+    });
+  };
+  let info: HostStarted;
+  try {
+    info = await call<HostStarted>({ cmd: 'start', overrides, dataDir: opts.dataDir });
+  } catch (e) {
+    child.kill();
+    throw e;
+  }
+  return {
+    info,
+    pid: child.pid ?? 0,
+    load: (notes, seed, inFlight = 256) => call<HostLoaded>({ cmd: 'load', notes, seed, inFlight }),
+    stats: () => call<HostStats>({ cmd: 'stats' }),
+    resetPeak: () => call<void>({ cmd: 'resetPeak' }),
+    async close() {
+      if (exited) return;
+      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      try {
+        await call<null>({ cmd: 'close' });
+      } catch {
+        // it is going away anyway
+      }
+      await exitP;
+      clearTimeout(timer);
+    },
+  };
+}
