@@ -6,6 +6,7 @@ import type { Config } from './config/schema.js';
 import { createVerifier, type Verifier } from './crypto/verify.js';
 import { SubscriptionIndex } from './live/subscription-index.js';
 import { createLogger, type Logger } from './log.js';
+import { installOps } from './ops/index.js';
 import { createPolicy } from './policy/index.js';
 import { Connection, type ConnectionContext } from './relay/connection.js';
 import { HttpRoutes } from './relay/http.js';
@@ -163,13 +164,8 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
   }
 
   const url = `ws://${hostForUrl}:${port}`;
-  log.info(
-    { url, transport: transport.name, verify: verifier.backend, policy: config.policy.mode, dataDir: config.store.dataDir, sync: config.sync.enabled },
-    'grasp-relay listening',
-  );
-
   let closing: Promise<void> | undefined;
-  return {
+  const handle: RelayHandle = {
     url,
     port,
     config,
@@ -192,4 +188,10 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
       return closing;
     },
   };
+  ctx.observe = installOps(handle, clock).observer;
+  log.info(
+    { url, transport: transport.name, verify: verifier.backend, policy: config.policy.mode, dataDir: config.store.dataDir, sync: config.sync.enabled },
+    'grasp-relay listening',
+  );
+  return handle;
 }

@@ -1,0 +1,139 @@
+// Operator surface of a running relay: installOps() registers GET /metrics (metrics.enabled),
+// GET /status (JSON) and the HTML status page on GET / (metrics.statusPage), and returns the
+// connection observer main.ts puts into the ConnectionContext. Read-only: it changes no state.
+import { systemClock, type Clock } from '../clock.js';
+import type { RelayHandle } from '../main.js';
+import type { NostrEvent } from '../nostr/event.js';
+import type { ConnectionObserver } from '../relay/connection.js';
+import type { HttpRequest, HttpResponse } from '../relay/transport.js';
+import { CORS_HEADERS } from '../relay/http.js';
+import { createMetrics, type Nip77Source, type RelayMetrics, type WriteBatchSource } from './metrics.js';
+import { PAGE_HEADERS, renderPage } from './page.js';
+import { disabledSync, listRepositories, relayInfoFromNip11, type StatusReport } from './status.js';
+
+export type { StatusReport, RepositoryInfo, RelayInfo } from './status.js';
+export type { RelayMetrics } from './metrics.js';
+
+export interface Ops {
+  /** give this to ConnectionContext.observe (a no-op when metrics are off) */
+  readonly observer: ConnectionObserver;
+  /** present when metrics.enabled */
+  readonly metrics?: RelayMetrics;
+  /** the report behind /status and the page; `req` only picks ws:// or wss:// for the URL */
+  report(req?: HttpRequest): StatusReport;
+}
+
+const NOOP_OBSERVER: ConnectionObserver = {
+  message() {},
+  reqDone() {},
+  connectionClosed() {},
+};
+
+/** Repository listings are cached until an announcement or deletion is accepted, at most this long. */
+const REPOSITORY_CACHE_MS = 30_000;
+
+function hasFn<K extends string>(o: unknown, key: K): o is Record<K, (...a: never[]) => unknown> {
+  return typeof o === 'object' && o !== null && typeof (o as Record<string, unknown>)[key] === 'function';
+}
+
+/** The NIP-11 document exactly as the relay serves it. */
+async function nip11Of(relay: RelayHandle): Promise<Record<string, unknown>> {
+  const res = await relay.routes.handle({
+    method: 'GET',
+    path: '/',
+    query: '',
+    ip: '',
+    header: (n) => (n === 'accept' ? 'application/nostr+json' : ''),
+  });
+  return JSON.parse(String(res.body)) as Record<string, unknown>;
+}
+
+export function installOps(relay: RelayHandle, clock: Clock = systemClock): Ops {
+  const cfg = relay.config;
+  // NIP-11 is built before the handle exists and does not change while the relay runs.
+  let nip11: Record<string, unknown> = {};
+  const nip11Ready = nip11Of(relay).then((d) => (nip11 = d));
+  void nip11Ready.catch(() => {});
+  const gr = (): Record<string, unknown> => (nip11.grasp_relay ?? {}) as Record<string, unknown>;
+
+  let repos: { at: number; value: StatusReport['repositories'] } | undefined;
+  relay.ingest.onAccepted((ev: NostrEvent) => {
+    if (ev.kind === 30617 || ev.kind === 5) repos = undefined;
+  });
+  const repositories = (): StatusReport['repositories'] => {
+    const now = clock.now();
+    if (repos === undefined || now - repos.at > REPOSITORY_CACHE_MS) repos = { at: now, value: listRepositories(relay.store) };
+    return repos.value;
+  };
+
+  const report = (req?: HttpRequest): StatusReport => {
+    const now = Math.floor(clock.now() / 1000);
+    const startedAt = Math.floor(relay.startedAt / 1000);
+    const tls = req !== undefined && cfg.server.trustProxy && req.header('x-forwarded-proto').toLowerCase() === 'https';
+    const host = cfg.service.hosts[0] ?? `127.0.0.1:${relay.port}`;
+    return {
+      now,
+      relay: relayInfoFromNip11(nip11, {
+        url: `${tls ? 'wss' : 'ws'}://${host}`,
+        hosts: [...cfg.service.hosts],
+        policyMode: cfg.policy.mode,
+        startedAt,
+        now,
+      }),
+      connections: relay.connections(),
+      store: relay.store.stats(),
+      ingest: { ...relay.ingest.counts },
+      repositories: repositories(),
+      sync: relay.sync?.status() ?? disabledSync(),
+    };
+  };
+
+  let metrics: RelayMetrics | undefined;
+  if (cfg.metrics.enabled) {
+    const store: unknown = relay.store;
+    metrics = createMetrics({
+      connections: () => relay.connections(),
+      ingest: relay.ingest,
+      store: relay.store,
+      ...(relay.sync !== undefined ? { sync: relay.sync } : {}),
+      ...(hasFn(store, 'onWriteBatch') ? { writeBatches: store as unknown as WriteBatchSource } : {}),
+      ...(hasFn(relay, 'nip77Stats') ? { nip77: relay as unknown as Nip77Source } : {}),
+      info: {
+        get version() {
+          return String(nip11.version ?? '');
+        },
+        get transport() {
+          return String(gr().transport ?? 'unknown');
+        },
+        verifyBackend: relay.verifier.backend,
+        policyMode: cfg.policy.mode,
+      },
+      startedAt: Math.floor(relay.startedAt / 1000),
+    });
+    const m = metrics;
+    relay.routes.get('/metrics', async (): Promise<HttpResponse> => {
+      try {
+        return { status: 200, headers: { 'content-type': m.contentType, 'cache-control': 'no-store' }, body: await m.render() };
+      } catch (err) {
+        return { status: 500, headers: { 'content-type': 'text/plain' }, body: `metrics collection failed: ${(err as Error).message}\n` };
+      }
+    });
+  }
+
+  if (cfg.metrics.statusPage) {
+    relay.routes.get('/status', async (req) => {
+      await nip11Ready;
+      return {
+        status: 200,
+        headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...CORS_HEADERS },
+        body: JSON.stringify(report(req)),
+      };
+    });
+    relay.routes.home = async (req) => {
+      await nip11Ready;
+      return { status: 200, headers: { ...PAGE_HEADERS }, body: renderPage(report(req)) };
+    };
+  }
+
+  return { observer: metrics?.observer ?? NOOP_OBSERVER, ...(metrics !== undefined ? { metrics } : {}), report };
+}

@@ -1,0 +1,148 @@
+// The status report behind GET /status, the HTML page and `grasp-relay status`: relay info (the
+// NIP-11 document's public fields), uptime, counts, the repositories hosted (30617 announcements
+// in the store) and the sync engine's per-peer status. Holds no secrets, no client addresses.
+import { npubEncode } from 'nostr-tools/nip19';
+import type { Filter, NostrEvent } from '../nostr/event.js';
+import type { StoreReader } from '../store/types.js';
+import type { PeerStatus, SyncStatus, SyncTotals } from '../sync/index.js';
+
+export interface RepositoryInfo {
+  /** the `name` tag, or the `d` when there is none */
+  name: string;
+  d: string;
+  /** owner as npub (bech32) and hex */
+  owner: string;
+  ownerHex: string;
+  description: string;
+  /** every `clone` value (http/https URLs of the git half) */
+  clone: string[];
+  /** every `relays` value */
+  relays: string[];
+  /** unix seconds of the announcement in force */
+  createdAt: number;
+}
+
+export interface RelayInfo {
+  name: string;
+  description: string;
+  software: string;
+  version: string;
+  /** WebSocket URL of this relay as the canonical host (service.hosts[0]) */
+  url: string;
+  hosts: string[];
+  supportedNips: number[];
+  supportedGrasps: string[];
+  transport: string;
+  verifyBackend: string;
+  policyMode: string;
+  negentropy: boolean;
+  /** unix seconds */
+  startedAt: number;
+  uptimeSeconds: number;
+}
+
+export interface StatusReport {
+  /** unix seconds when the report was made */
+  now: number;
+  relay: RelayInfo;
+  connections: number;
+  store: { events: number; bytes: number };
+  /** write-path outcomes since start (stored, duplicate, policy, …) */
+  ingest: Record<string, number>;
+  repositories: { total: number; items: RepositoryInfo[] };
+  sync: SyncStatus;
+}
+
+/** Most announcements listed (newest first); `total` still counts all of them. */
+export const MAX_REPOSITORIES = 1000;
+
+const ANNOUNCEMENTS: Filter = { kinds: [30617] };
+
+function tagValues(ev: NostrEvent, name: string): string[] {
+  const out: string[] = [];
+  for (const t of ev.tags) if (t[0] === name) for (const v of t.slice(1)) if (v !== '') out.push(v);
+  return out;
+}
+
+function firstTag(ev: NostrEvent, name: string): string | undefined {
+  for (const t of ev.tags) if (t[0] === name && typeof t[1] === 'string') return t[1];
+  return undefined;
+}
+
+/** Repository info from one announcement. */
+export function repositoryFromEvent(ev: NostrEvent): RepositoryInfo {
+  const d = firstTag(ev, 'd') ?? '';
+  let owner = ev.pubkey;
+  try {
+    owner = npubEncode(ev.pubkey);
+  } catch {
+    // keep hex for a malformed key (cannot happen for a verified event)
+  }
+  return {
+    name: firstTag(ev, 'name') || d,
+    d,
+    owner,
+    ownerHex: ev.pubkey,
+    description: firstTag(ev, 'description') ?? '',
+    clone: tagValues(ev, 'clone'),
+    relays: tagValues(ev, 'relays'),
+    createdAt: ev.created_at,
+  };
+}
+
+/** The repositories hosted: announcements in the store, newest first, at most `max`. */
+export function listRepositories(store: Pick<StoreReader, 'querySync' | 'count'>, max = MAX_REPOSITORIES): StatusReport['repositories'] {
+  const items = store.querySync({ ...ANNOUNCEMENTS, limit: max }, max).map((s) => repositoryFromEvent(s.event));
+  const total = Math.max(items.length, store.count([ANNOUNCEMENTS]));
+  return { total, items };
+}
+
+const ZERO_TOTALS: SyncTotals = {
+  peers: 0,
+  connected: 0,
+  received: 0,
+  accepted: 0,
+  rejected: 0,
+  duplicate: 0,
+  pendingBatches: 0,
+  retryWaiting: 0,
+  retryRefused: 0,
+};
+
+/** The sync status to report when sync is off. */
+export function disabledSync(): SyncStatus {
+  return { enabled: false, peers: [], totals: { ...ZERO_TOTALS } };
+}
+
+/** Peers sorted for display: connected first, then by URL. */
+export function sortPeers(peers: readonly PeerStatus[]): PeerStatus[] {
+  const rank = (p: PeerStatus) => (p.state === 'connected' ? 0 : p.state === 'connecting' ? 1 : 2);
+  return [...peers].sort((a, b) => rank(a) - rank(b) || (a.url < b.url ? -1 : a.url > b.url ? 1 : 0));
+}
+
+/** A NIP-11 document's public fields, read defensively (it is a plain JSON object). */
+export function relayInfoFromNip11(
+  doc: Record<string, unknown>,
+  extra: { url: string; hosts: string[]; policyMode: string; startedAt: number; now: number },
+): RelayInfo {
+  const str = (v: unknown, d = ''): string => (typeof v === 'string' ? v : d);
+  const gr = (doc.grasp_relay ?? {}) as Record<string, unknown>;
+  const nips = Array.isArray(doc.supported_nips) ? doc.supported_nips.filter((n): n is number => typeof n === 'number') : [];
+  const grasps = Array.isArray(doc.supported_grasps) ? doc.supported_grasps.filter((n): n is string => typeof n === 'string') : [];
+  return {
+    name: str(doc.name),
+    description: str(doc.description),
+    software: str(doc.software),
+    version: str(doc.version),
+    url: extra.url,
+    hosts: extra.hosts,
+    supportedNips: nips,
+    supportedGrasps: grasps,
+    transport: str(gr.transport, 'unknown'),
+    verifyBackend: str(gr.signature_backend, 'unknown'),
+    policyMode: extra.policyMode,
+    negentropy: nips.includes(77),
+    startedAt: extra.startedAt,
+    uptimeSeconds: Math.max(0, extra.now - extra.startedAt),
+  };
+}
