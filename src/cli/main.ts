@@ -5,6 +5,7 @@ import { parseArgs } from './args.js';
 import { cmdExport } from './export.js';
 import { cmdImport } from './import.js';
 import { cmdStart } from './start.js';
+import { cmdStatus } from './status.js';
 
 const USAGE = `usage: grasp-relay <command> [--config PATH] [options]
 
@@ -13,6 +14,8 @@ commands:
   import [FILE]             import JSONL events from FILE or stdin through the write path
          [--open]           accept every valid event (open policy) for this import
   export [--filter JSON]    write stored events as JSONL to stdout
+  status [--url URL]        summary, repositories and sync peers of a running relay (GET /status)
+         [--json]           the raw JSON
 
 environment: GRASP_RELAY_<SECTION>_<KEY> overrides any config key (see docs/configuration.md)`;
 
@@ -27,6 +30,8 @@ export async function main(argv: string[]): Promise<number> {
         return await cmdImport(args);
       case 'export':
         return await cmdExport(args);
+      case 'status':
+        return await cmdStatus(args);
       case 'help':
       case '--help':
         console.log(USAGE);

@@ -3,6 +3,7 @@
 // so there is one renderer. Everything from events or peers is escaped; CSP pins the inline code.
 import { createHash } from 'node:crypto';
 import type { PeerStatus } from '../sync/index.js';
+import { formatBytes, formatCount, formatDuration, relativeTime } from './format.js';
 import { sortPeers, type RepositoryInfo, type StatusReport } from './status.js';
 
 /** Seconds between refreshes of the page in the browser. */
@@ -13,39 +14,6 @@ export function escapeHtml(s: string): string {
 }
 
 const e = escapeHtml;
-
-export function formatDuration(seconds: number): string {
-  const s = Math.max(0, Math.floor(seconds));
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m ${s % 60}s`;
-  const h = Math.floor(m / 60);
-  if (h < 48) return `${h}h ${m % 60}m`;
-  return `${Math.floor(h / 24)}d ${h % 24}h`;
-}
-
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return i === 0 ? `${v} B` : `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
-}
-
-export function formatCount(n: number): string {
-  return n.toLocaleString('en-US');
-}
-
-/** "12s ago" / "in 3m 5s" for a timestamp in ms relative to now (unix seconds); "—" for null. */
-export function relativeTime(ms: number | null, nowSeconds: number): string {
-  if (ms === null) return '—';
-  const d = ms / 1000 - nowSeconds;
-  if (Math.abs(d) < 1) return 'now';
-  return d < 0 ? `${formatDuration(-d)} ago` : `in ${formatDuration(d)}`;
-}
 
 function isoOf(ms: number | null): string {
   return ms === null ? '' : new Date(ms).toISOString();

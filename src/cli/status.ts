@@ -1,0 +1,136 @@
+// `grasp-relay status [--url http://127.0.0.1:7777] [--json]`: fetch GET /status from a running
+// relay and print the same data as the status page as terminal tables (relay summary,
+// repositories, peers). Without --url the address comes from the config's server.host/port.
+import { formatBytes, formatCount, formatDuration, relativeTime } from '../ops/format.js';
+import { sortPeers, type StatusReport } from '../ops/status.js';
+import { stringOption, type ParsedArgs } from './args.js';
+import { configFromArgs } from './config-path.js';
+
+export interface StatusOutput {
+  write(text: string): void;
+  error(text: string): void;
+  /** colour states (TTY without NO_COLOR) */
+  color: boolean;
+}
+
+const defaultOutput = (): StatusOutput => ({
+  write: (t) => process.stdout.write(t),
+  error: (t) => process.stderr.write(t),
+  color: process.stdout.isTTY === true && process.env.NO_COLOR === undefined,
+});
+
+/** The /status URL for a base URL given on the command line (http(s) or ws(s), path ignored). */
+export function statusUrl(base: string): string {
+  const u = new URL(/^[a-z]+:\/\//i.test(base) ? base : `http://${base}`);
+  if (u.protocol === 'ws:') u.protocol = 'http:';
+  if (u.protocol === 'wss:') u.protocol = 'https:';
+  u.pathname = '/status';
+  u.search = '';
+  u.hash = '';
+  return u.toString();
+}
+
+function defaultBase(args: ParsedArgs): string {
+  const cfg = configFromArgs(args);
+  const h = cfg.server.host;
+  const host = h === '0.0.0.0' || h === '::' || h === '' ? '127.0.0.1' : h.includes(':') ? `[${h}]` : h;
+  return `http://${host}:${cfg.server.port}`;
+}
+
+const COLORS: Record<string, string> = { connected: '32', connecting: '33', backoff: '33', dead: '31', idle: '2', stopped: '2' };
+
+function clip(s: string, n: number): string {
+  return s.length > n ? s.slice(0, n - 1) + '…' : s;
+}
+
+/** Columns padded to their widest cell; `paint` colours a cell after padding (ANSI). */
+export function table(headers: string[], rows: string[][], paint?: (col: number, cell: string, padded: string) => string): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[], body: boolean) =>
+    cells
+      .map((c, i) => {
+        const padded = i === cells.length - 1 ? c : c.padEnd(widths[i]!);
+        return body && paint ? paint(i, c, padded) : padded;
+      })
+      .join('  ')
+      .trimEnd();
+  return [line(headers, false), ...rows.map((r) => line(r, true))].join('\n') + '\n';
+}
+
+/** The report as text: a summary, the repositories and the peer table. */
+export function formatStatus(r: StatusReport, color = false): string {
+  const rel = r.relay;
+  const refused = (r.ingest.invalid ?? 0) + (r.ingest['bad-signature'] ?? 0) + (r.ingest.policy ?? 0) + (r.ingest['store-refused'] ?? 0);
+  const bold = (s: string) => (color ? `\x1b[1m${s}\x1b[0m` : s);
+  let out = `${bold(rel.name)}  ${rel.url}  grasp-relay v${rel.version}\n`;
+  out += `  up ${formatDuration(rel.uptimeSeconds)} · ${formatCount(r.store.events)} events (${formatBytes(r.store.bytes)}) · ${formatCount(r.connections)} connections\n`;
+  out += `  policy ${rel.policyMode} · signatures ${rel.verifyBackend} · transport ${rel.transport} · NIPs ${rel.supportedNips.join(',')}\n`;
+  out += `  since start: ${formatCount(r.ingest.stored ?? 0)} accepted · ${formatCount(r.ingest.duplicate ?? 0)} duplicate · ${formatCount(refused)} refused\n`;
+
+  out += `\n${bold(`Repositories (${formatCount(r.repositories.total)})`)}\n`;
+  if (r.repositories.items.length === 0) out += '  none\n';
+  else {
+    out += table(
+      ['NAME', 'D', 'OWNER', 'CLONE'],
+      r.repositories.items.map((x) => [clip(x.name, 32), clip(x.d, 32), x.owner, x.clone[0] ?? '—']),
+    );
+    if (r.repositories.total > r.repositories.items.length) out += `  (showing the ${r.repositories.items.length} newest)\n`;
+  }
+
+  const sync = r.sync;
+  out += `\n${bold(sync.enabled ? `Peer relays (${sync.totals.connected}/${sync.totals.peers} connected)` : 'Peer relays')}\n`;
+  if (!sync.enabled) out += '  sync is off (sync.enabled = false)\n';
+  else if (sync.peers.length === 0) out += '  none yet\n';
+  else {
+    const rows = sortPeers(sync.peers).map((p) => [
+      p.url,
+      p.state,
+      relativeTime(p.lastConnectedAt, r.now),
+      relativeTime(p.lastFullSyncAt, r.now),
+      formatCount(p.received),
+      formatCount(p.accepted),
+      formatCount(p.rejected),
+      p.nip77,
+      String(p.pendingBatches),
+      relativeTime(p.nextRetryAt, r.now),
+      p.lastError === null ? '—' : clip(p.lastError, 60),
+    ]);
+    out += table(
+      ['RELAY', 'STATE', 'CONNECTED', 'FULL SYNC', 'RECEIVED', 'ACCEPTED', 'REJECTED', 'NIP-77', 'PENDING', 'NEXT RETRY', 'LAST ERROR'],
+      rows,
+      color ? (col, cell, padded) => (col === 1 && COLORS[cell] ? `\x1b[${COLORS[cell]}m${padded}\x1b[0m` : padded) : undefined,
+    );
+  }
+  return out;
+}
+
+export async function cmdStatus(args: ParsedArgs, output: StatusOutput = defaultOutput()): Promise<number> {
+  const base = stringOption(args, 'url') ?? defaultBase(args);
+  let url: string;
+  try {
+    url = statusUrl(base);
+  } catch {
+    output.error(`grasp-relay status: not a URL: ${base}\n`);
+    return 2;
+  }
+  let report: StatusReport;
+  try {
+    const res = await fetch(url, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(10_000) });
+    if (res.status === 404) {
+      output.error(`grasp-relay status: ${url} answered 404: is metrics.statusPage off, or is this not grasp-relay?\n`);
+      return 1;
+    }
+    if (!res.ok) {
+      output.error(`grasp-relay status: ${url} answered HTTP ${res.status}\n`);
+      return 1;
+    }
+    report = (await res.json()) as StatusReport;
+  } catch (e) {
+    const cause = (e as { cause?: { code?: string } }).cause?.code;
+    output.error(`grasp-relay status: cannot reach ${url}: ${cause ?? (e as Error).message}\n`);
+    return 1;
+  }
+  if (args.options.has('json')) output.write(JSON.stringify(report, null, 2) + '\n');
+  else output.write(formatStatus(report, output.color));
+  return 0;
+}
