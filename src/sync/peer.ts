@@ -566,7 +566,7 @@ export class Peer {
 
   /** Start historic sync for wanted − pending − confirmed (the one decision point). */
   private kick(): void {
-    if (this.state !== 'connected' || this.catchingUp || this.retryTimer !== undefined) return;
+    if (this.stopped || this.state !== 'connected' || this.catchingUp || this.retryTimer !== undefined) return;
     const now = this.now();
     if (this.health.paused(now)) {
       this.pauseTimer?.cancel();
@@ -741,11 +741,29 @@ export class Peer {
     }
   }
 
+  /** Take a slot of `sem`, giving up (throwing) when the batch fails while waiting. */
+  private async acquire(sem: Semaphore, b: Batch): Promise<void> {
+    if (b.failed !== undefined) throw b.failed;
+    const d = deferred<void>();
+    const cancel = (e: Error): void => d.reject(e);
+    b.cancels.add(cancel);
+    void sem.acquire().then(() => {
+      if (d.settled) sem.release();
+      else d.resolve();
+    });
+    try {
+      await d.promise;
+    } finally {
+      b.cancels.delete(cancel);
+    }
+  }
+
   /** NIP-77 reconcile of one filter: the ids the peer has and we need, or 'fallback'. */
   private async negSync(filter: Filter, b: Batch): Promise<string[] | 'fallback'> {
     const items = this.d.store.negentropyItems(filter, this.d.negMaxItems ?? 1_000_000);
     if (items === 'too-many') return 'fallback';
-    await this.negSlots.acquire();
+    const slots = this.negSlots;
+    await this.acquire(slots, b);
     const id = `n${++this.seq}`;
     const done = deferred<string[] | 'fallback'>();
     let timer: TimerHandle | undefined;
@@ -818,7 +836,7 @@ export class Peer {
     } finally {
       timer?.cancel();
       this.subs.delete(id);
-      this.negSlots.release();
+      slots.release();
     }
   }
 
@@ -868,7 +886,8 @@ export class Peer {
 
   /** One REQ until EOSE. Resolves 'refused' when the relay requires AUTH we cannot give. */
   private async reqOnce(filters: Filter[], b: Batch, onEvent?: (id: string, createdAt: number) => void): Promise<'eose' | 'refused'> {
-    await this.reqSlots.acquire();
+    const slots = this.reqSlots;
+    await this.acquire(slots, b);
     const id = `r${++this.seq}`;
     const done = deferred<'eose' | 'refused'>();
     const cancel = (e: Error): void => done.reject(e);
@@ -911,7 +930,7 @@ export class Peer {
       b.cancels.delete(cancel);
       this.subs.delete(id);
       if (!closedByRelay) this.send(['CLOSE', id]);
-      this.reqSlots.release();
+      slots.release();
     }
   }
 

@@ -60,7 +60,8 @@ test('7a. quick reconnect: peer restarted within 15 minutes → gap events arriv
   await waitHas(local, gap, 5000, 'gap events');
   await waitIdle(local, peer2.url);
   assert.equal(p.stats.fresh, 1);
-  assert.equal(p.stats.negSessions - negBefore, 1, 'only the new root (the gap issue) got a NIP-77 sync');
+  // only the new root (the gap issue) got a NIP-77 sync: #e, #E, #q
+  assert.equal(p.stats.negSessions - negBefore, 3);
 });
 
 test('7b. stale reconnect after the 15-minute window → full resync', async () => {
@@ -117,7 +118,8 @@ test('9. restart of this relay within 15 minutes → quick reconnect from persis
   assert.equal(p.lastMode, 'quick');
   await waitHas(local, [gap], 5000, 'gap event');
   await waitIdle(local, peer.url);
-  assert.equal(p.stats.negSessions, 1, 'only the new root got a NIP-77 sync');
+  assert.equal(p.stats.fresh + p.stats.stale, 0);
+  assert.equal(p.stats.negSessions, 3, 'only the new root got a NIP-77 sync (#e, #E, #q)');
 });
 
 test('12. a peer that is down: backoff 5 s doubling, capped at 1 h, dead after a day; back → sync resumes', async () => {
