@@ -97,7 +97,8 @@ for (const backend of backends) {
       });
 
       test('reports its backend and worker count', async () => {
-        v = await createVerifier({ backend, workers });
+        // inlineShare 0: every signature really travels to the workers
+        v = await createVerifier({ backend, workers, inlineShare: 0 });
         assert.equal(v.backend, backend);
         assert.equal(v.workers, workers);
         assert.equal(v.degraded, undefined);
@@ -145,7 +146,7 @@ describe('worker pool', () => {
   test('more events than one batch, spread over workers, all answered in order', async () => {
     const many = generateNotes(700, 11);
     const input = many.map((e, i) => (i % 7 === 3 ? { ...e, sig: flipHex(e.sig, 5) } : e));
-    const v = await createVerifier({ backend, workers: 2 });
+    const v = await createVerifier({ backend, workers: 2, inlineShare: 0 });
     try {
       const res = await Promise.all(input.map((e) => v.verify(e)));
       assert.deepEqual(res, input.map((_, i) => i % 7 !== 3));
@@ -155,7 +156,7 @@ describe('worker pool', () => {
   });
 
   test('a worker that dies mid-batch: its events are verified on the main thread', async () => {
-    const v = await createVerifier({ backend, workers: 1 });
+    const v = await createVerifier({ backend, workers: 1, inlineShare: 0 });
     try {
       const input = events.map((e, i) => (i % 5 === 0 ? { ...e, sig: flipHex(e.sig, 9) } : e));
       const pending = input.map((e) => v.verify(e));
@@ -169,6 +170,36 @@ describe('worker pool', () => {
     } finally {
       await v.close();
     }
+  });
+
+  test('low load is verified inline, bursts go to the workers', async () => {
+    const v = await createVerifier({ backend, workers: 1, inlineShare: 0.5 });
+    try {
+      const slots = (v as unknown as { slots: { worker: Worker }[] }).slots;
+      let posted = 0;
+      const orig = slots[0].worker.postMessage.bind(slots[0].worker);
+      slots[0].worker.postMessage = (...args: Parameters<Worker['postMessage']>) => {
+        posted++;
+        orig(...args);
+      };
+      // one event in flight, well spaced: the budget covers it, no thread hop
+      for (const e of events.slice(0, 3)) {
+        await new Promise((r) => setTimeout(r, 2));
+        assert.equal(await v.verify(e), true);
+      }
+      assert.equal(posted, 0);
+      assert.equal(await v.verify({ ...events[0], sig: flipHex(events[0].sig, 3) }), false);
+      // a burst larger than the inline limit goes to the worker
+      const res = await Promise.all(events.map((e) => v.verify(e)));
+      assert.ok(res.every(Boolean));
+      assert.ok(posted > 0);
+    } finally {
+      await v.close();
+    }
+  });
+
+  test('rejects an inlineShare outside [0, 1]', async () => {
+    await assert.rejects(createVerifier({ backend, workers: 1, inlineShare: 2 }), /inlineShare/);
   });
 
   test('verify after close rejects; close is idempotent', async () => {
