@@ -20,6 +20,12 @@ import type { NegentropyStorage } from './storage.js';
 export interface NegentropyOptions {
   /** Largest message in bytes, sent or accepted; 0 (default) = unlimited, otherwise ≥ 4096. */
   frameSizeLimit?: number;
+  /**
+   * Largest message accepted, when it should differ from `frameSizeLimit` (0 = any size). A peer
+   * may use a larger limit than ours (nostr-tools defaults to 60000, strfry more): a relay that
+   * already bounds message sizes in its transport passes 0 here.
+   */
+  maxIncomingFrame?: number;
 }
 
 /** Room the reference keeps free below the limit for the closing ranges of a message. */
@@ -67,6 +73,13 @@ function checkLimit(limit: number | undefined): number {
   return l;
 }
 
+function makeEngine(storage: NegentropyStorage, opts: NegentropyOptions | undefined): Engine {
+  const limit = checkLimit(opts?.frameSizeLimit);
+  const maxIn = opts?.maxIncomingFrame ?? limit;
+  if (!Number.isSafeInteger(maxIn) || maxIn < 0) throw new NegentropyError(`maxIncomingFrame must be a non-negative integer, got ${String(maxIn)}`);
+  return new Engine(storage, limit, maxIn);
+}
+
 /** State and loop shared by both roles. */
 class Engine {
   readonly out = new Writer(4096);
@@ -79,6 +92,7 @@ class Engine {
   constructor(
     readonly storage: NegentropyStorage,
     readonly limit: number,
+    readonly maxIncoming: number,
   ) {}
 
   /** First message of an initiator. */
@@ -100,7 +114,8 @@ class Engine {
   run(q: Uint8Array, initiator: boolean, report: ((id: string, have: boolean) => void) | null): void {
     const limit = this.limit;
     if (q.length === 0) throw new NegentropyError('empty message');
-    if (limit !== 0 && q.length > limit) throw new NegentropyError(`message of ${q.length} bytes exceeds the frame size limit ${limit}`);
+    const maxIn = this.maxIncoming;
+    if (maxIn !== 0 && q.length > maxIn) throw new NegentropyError(`message of ${q.length} bytes exceeds the frame size limit ${maxIn}`);
     const out = this.out;
     out.reset();
     out.byte(PROTOCOL_VERSION);
@@ -381,7 +396,7 @@ export class NegentropyInitiator {
   private readonly reported = new Set<string>();
 
   constructor(storage: NegentropyStorage, opts?: NegentropyOptions) {
-    this.engine = new Engine(storage, checkLimit(opts?.frameSizeLimit));
+    this.engine = makeEngine(storage, opts);
   }
 
   /** Hex of the first message. */
@@ -417,7 +432,7 @@ export class NegentropyResponder {
   private readonly engine: Engine;
 
   constructor(storage: NegentropyStorage, opts?: NegentropyOptions) {
-    this.engine = new Engine(storage, checkLimit(opts?.frameSizeLimit));
+    this.engine = makeEngine(storage, opts);
   }
 
   /** Hex of the reply to one message. */
