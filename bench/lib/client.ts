@@ -133,9 +133,14 @@ export class LoadClient {
 
   /**
    * Publish `events` keeping `inFlight` EVENTs unanswered at a time; resolves when every one has
-   * its OK. `latency` collects EVENT→OK ms.
+   * its OK. `latency` collects EVENT→OK ms; `onSend` sees each id with its send time.
    */
-  publish(events: readonly RawEvent[], inFlight: number, latency?: Samples): Promise<{ ok: number; refused: number; refusals: Map<string, number> }> {
+  publish(
+    events: readonly RawEvent[],
+    inFlight: number,
+    latency?: Samples,
+    onSend?: (id: string, t: number) => void,
+  ): Promise<{ ok: number; refused: number; refusals: Map<string, number> }> {
     let next = 0;
     let answered = 0;
     let ok = 0;
@@ -146,6 +151,7 @@ export class LoadClient {
       const sendOne = (): void => {
         const e = events[next++]!;
         const t0 = performance.now();
+        onSend?.(e.id, t0);
         this.okWaiters.set(e.id, (accepted, message) => {
           latency?.push(performance.now() - t0);
           answered++;

@@ -1,0 +1,316 @@
+// Fan-out bench: 1,000 live subscriptions (a realistic mix of authors, #p, #e, #a, kinds, #t, ids
+// and catch-all filters) over 50 connections of a relay in its own process; events published from
+// another connection. Baselines in the same run: the same events with 1 subscription (what fan-out
+// costs the write path and delivery latency), and the naive matchFilter loop over all filters that
+// the live index replaces (in-process, no sockets).
+// Run: npx tsc -p . && node dist/bench/fanout.js [--events 5000] [--subs 1000] [--connections 50]
+//        [--inflight 50] [--latency-events 500] [--quick]
+import { pathToFileURL } from 'node:url';
+import { SubscriptionIndex, type LiveSubscription } from '../src/live/subscription-index.js';
+import type { Filter, NostrEvent } from '../src/nostr/event.js';
+import { matchFilters } from '../src/nostr/filter.js';
+import { generateNip34, generateNotes, prng } from './generator.js';
+import { parseArgs } from './lib/args.js';
+import { LoadClient, toRawEvents, type RawEvent } from './lib/client.js';
+import { emitResult, progress, type BenchResult, type BenchRow } from './lib/output.js';
+import { spawnRelay } from './lib/relay-proc.js';
+import { Samples, percentiles, ratio, round, type Percentiles } from './lib/stats.js';
+
+const NIP34_HOST = 'git.bench.example';
+
+/** The publish set: notes and NIP-34 events interleaved (70 / 30). */
+function publishSet(m: number, seed: number): NostrEvent[] {
+  const nip34N = Math.max(40, Math.round(m * 0.3));
+  const notes = generateNotes(m - nip34N, seed + 1000);
+  const git = generateNip34({ repos: Math.max(1, Math.min(20, Math.floor(nip34N / 10))), events: nip34N, serviceHost: NIP34_HOST, seed });
+  const out: NostrEvent[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < notes.length || j < git.length) {
+    if (j >= git.length || (i < notes.length && (i + j) % 10 < 7)) out.push(notes[i++]!);
+    else out.push(git[j++]!);
+  }
+  return out;
+}
+
+/** `count` subscriptions of one filter (10 % with a second one), all live-only (limit 0). */
+function buildSubs(count: number, events: readonly NostrEvent[], seed: number): Filter[][] {
+  const rand = prng(seed * 104_729 + 17);
+  const anyEvent = (): NostrEvent => events[Math.floor(rand() * events.length)]!;
+  const tagValues = (letter: string): string[] => {
+    const s = new Set<string>();
+    for (const e of events) for (const t of e.tags) if (t[0] === letter && t[1] !== undefined) s.add(t[1]);
+    return [...s];
+  };
+  const eRefs = tagValues('e');
+  const aRefs = tagValues('a');
+  const topics = tagValues('t');
+  const pickOf = (xs: string[], fallback: () => string): string => (xs.length > 0 ? xs[Math.floor(rand() * xs.length)]! : fallback());
+  const one = (): Filter => {
+    const r = rand();
+    if (r < 0.35) {
+      const n = 10 + Math.floor(rand() * 90);
+      return { authors: [...new Set(Array.from({ length: n }, () => anyEvent().pubkey))], kinds: [1, 6, 30023], limit: 0 };
+    }
+    if (r < 0.55) return { '#p': [anyEvent().pubkey], kinds: [1, 6, 7, 1111], limit: 0 };
+    if (r < 0.7) return { '#e': Array.from({ length: 1 + Math.floor(rand() * 3) }, () => pickOf(eRefs, () => anyEvent().id)), limit: 0 };
+    if (r < 0.8) {
+      const f: Filter = { '#a': [pickOf(aRefs, () => `30617:${anyEvent().pubkey}:x`)], limit: 0 };
+      if (rand() < 0.5) f.kinds = [1617, 1618, 1619, 1621, 1630, 1631, 1632, 1633];
+      return f;
+    }
+    if (r < 0.88) return { kinds: [[0], [10002], [30617, 30618], [1621]][Math.floor(rand() * 4)]!, limit: 0 };
+    if (r < 0.93) return { '#t': [pickOf(topics, () => 'nostr')], limit: 0 };
+    if (r < 0.98) return { ids: Array.from({ length: 1 + Math.floor(rand() * 5) }, () => anyEvent().id), limit: 0 };
+    return { limit: 0 };
+  };
+  return Array.from({ length: count }, () => (rand() < 0.1 ? [one(), one()] : [one()]));
+}
+
+/** Matching subscriptions per event, the naive way (every filter, every event); and its rate. */
+function naiveMatch(subs: Filter[][], events: readonly NostrEvent[]): { perEvent: Uint32Array; eventsPerSec: number } {
+  const perEvent = new Uint32Array(events.length);
+  const t0 = performance.now();
+  for (let i = 0; i < events.length; i++) {
+    let c = 0;
+    for (const f of subs) if (matchFilters(f, events[i]!)) c++;
+    perEvent[i] = c;
+  }
+  return { perEvent, eventsPerSec: events.length / ((performance.now() - t0) / 1000) };
+}
+
+/** The same through SubscriptionIndex.match, checked against the naive counts. */
+function indexMatch(subs: Filter[][], events: readonly NostrEvent[], expected: Uint32Array): { eventsPerSec: number; mismatches: number } {
+  const index = new SubscriptionIndex();
+  for (const filters of subs) index.add({ filters, deliver: () => {} } satisfies LiveSubscription);
+  let mismatches = 0;
+  const t0 = performance.now();
+  for (let i = 0; i < events.length; i++) if (index.match(events[i]!).length !== expected[i]) mismatches++;
+  return { eventsPerSec: events.length / ((performance.now() - t0) / 1000), mismatches };
+}
+
+interface LiveRun {
+  subs: number;
+  publishPerSec: number;
+  deliveries: number;
+  expected: number;
+  deliveriesPerSec: number;
+  seconds: number;
+  /** publish (EVENT sent) → EVENT delivered, ms */
+  delivery: Percentiles;
+  /** the 1-in-flight phase */
+  idleDelivery: Percentiles;
+  ok: number;
+}
+
+/**
+ * A fresh relay; `subs` spread over `connections`; publish `events` from one more connection with
+ * `inFlight`, wait for every expected delivery; then publish `latencyEvents` (others) 1 at a time.
+ */
+async function liveRun(
+  subs: Filter[][],
+  connections: number,
+  events: readonly RawEvent[],
+  expected: number,
+  latencyEvents: readonly RawEvent[],
+  /** deliveries each latency event should get */
+  latencyExpected: ArrayLike<number>,
+  inFlight: number,
+): Promise<LiveRun> {
+  const relay = await spawnRelay({ policy: { mode: 'open' } });
+  try {
+    const clients = await Promise.all(Array.from({ length: Math.min(connections, subs.length) }, () => LoadClient.connect(relay.info.url)));
+    await Promise.all(subs.map((filters, i) => clients[i % clients.length]!.req(`s${i}`, filters.map((f) => JSON.stringify(f)), true)));
+
+    const sent = new Map<string, number>();
+    let lat = new Samples(expected + 16);
+    let received = 0;
+    let target = expected;
+    let lastDelivery = 0;
+    let done: (() => void) | undefined;
+    const onLive = (_sub: string, text: string, now: number): void => {
+      const at = text.indexOf('"id":"');
+      const t = sent.get(text.slice(at + 6, at + 70));
+      if (t !== undefined) lat.push(now - t);
+      received++;
+      lastDelivery = now;
+      if (received >= target) done?.();
+    };
+    for (const c of clients) c.onLive = onLive;
+    const publisher = await LoadClient.connect(relay.info.url);
+
+    const waitDeliveries = (stallMs: number): Promise<void> =>
+      new Promise<void>((resolve) => {
+        if (received >= target) return resolve();
+        done = resolve;
+        let seen = received;
+        const timer = setInterval(() => {
+          if (received === seen) {
+            progress(`fanout: stalled at ${received}/${target} deliveries`);
+            clearInterval(timer);
+            resolve();
+          }
+          seen = received;
+        }, stallMs);
+        done = () => {
+          clearInterval(timer);
+          resolve();
+        };
+      });
+
+    const t0 = performance.now();
+    const pub = await publisher.publish(events, inFlight, undefined, (id, t) => sent.set(id, t));
+    const publishSeconds = (performance.now() - t0) / 1000;
+    await waitDeliveries(5000);
+    const deliveries = received;
+    const seconds = (Math.max(lastDelivery, t0 + publishSeconds * 1000) - t0) / 1000;
+    const delivery = lat.percentiles();
+
+    // unloaded latency: one event at a time
+    let latTotal = 0;
+    for (let k = 0; k < latencyEvents.length; k++) latTotal += latencyExpected[k]!;
+    lat = new Samples(latTotal + 16);
+    received = 0;
+    target = latTotal;
+    done = undefined;
+    for (let k = 0; k < latencyEvents.length; k++) {
+      const e = latencyEvents[k]!;
+      const want = received + latencyExpected[k]!;
+      await publisher.publish([e], 1, undefined, (id, t) => sent.set(id, t));
+      // wait until this event's deliveries have arrived (2 s at most)
+      await new Promise<void>((resolve) => {
+        const check = (): void => {
+          if (received >= want || performance.now() - sent.get(e.id)! > 2000) resolve();
+          else setImmediate(check);
+        };
+        check();
+      });
+    }
+    await waitDeliveries(2000);
+    const idleDelivery = lat.percentiles();
+
+    await publisher.close();
+    await Promise.all(clients.map((c) => c.close()));
+    return {
+      subs: subs.length,
+      publishPerSec: Math.round(events.length / publishSeconds),
+      deliveries,
+      expected,
+      deliveriesPerSec: Math.round(deliveries / seconds),
+      seconds: round(seconds, 3),
+      delivery,
+      idleDelivery,
+      ok: pub.ok,
+    };
+  } finally {
+    await relay.close();
+  }
+}
+
+export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<BenchResult> {
+  const args = parseArgs(argv);
+  const started = new Date();
+  const m = args.num('events', 5000, 300);
+  const subCount = args.num('subs', 1000, 100);
+  const connections = args.num('connections', 50, 5);
+  const inFlight = args.num('inflight', 50);
+  const latencyN = args.num('latency-events', 500, 50);
+  const seed = args.num('seed', 1);
+  const rows: BenchRow[] = [];
+
+  progress(`fanout: generating ${m + latencyN} events, ${subCount} subscriptions`);
+  const all = publishSet(m + latencyN, seed);
+  // the latency phase uses events spread through the set, the rest go to the throughput phase
+  const step = Math.max(1, Math.floor(all.length / Math.max(1, latencyN)));
+  const latSet: NostrEvent[] = [];
+  const bulk: NostrEvent[] = [];
+  all.forEach((e, i) => (i % step === step - 1 && latSet.length < latencyN ? latSet : bulk).push(e));
+  const subs = buildSubs(subCount, all, seed);
+
+  progress('fanout: naive matchFilter loop vs SubscriptionIndex (in-process)');
+  const naive = naiveMatch(subs, bulk);
+  const naiveLat = naiveMatch(subs, latSet);
+  const indexed = indexMatch(subs, bulk, naive.perEvent);
+  const expected = naive.perEvent.reduce((a, b) => a + b, 0);
+  const oneSub: Filter[][] = [[{ limit: 0 }]];
+
+  progress(`fanout: live, ${subCount} subscriptions over ${connections} connections (expect ${expected} deliveries)`);
+  const rawBulk = toRawEvents(bulk);
+  const rawLat = toRawEvents(latSet);
+  const many = await liveRun(subs, connections, rawBulk, expected, rawLat, naiveLat.perEvent, inFlight);
+  progress('fanout: baseline, 1 catch-all subscription');
+  const single = await liveRun(oneSub, 1, rawBulk, bulk.length, rawLat, new Uint32Array(latSet.length).fill(1), inFlight);
+
+  const complete = many.deliveries === many.expected ? 'all delivered' : `DELIVERED ${many.deliveries} of ${many.expected} expected`;
+  rows.push({
+    metric: `fan-out: publish 1×${inFlight} with ${subCount} subs`,
+    value: many.publishPerSec,
+    unit: 'events/s',
+    baseline: single.publishPerSec,
+    baselineName: 'same, 1 subscription',
+    ratio: ratio(many.publishPerSec, single.publishPerSec),
+    goal: 0.9,
+    note: `${round(expected / bulk.length, 1)} subs matched/event`,
+  });
+  rows.push({
+    metric: `fan-out: deliveries to ${subCount} subs over ${connections} conns`,
+    value: many.deliveriesPerSec,
+    unit: 'deliveries/s',
+    p50Ms: many.delivery.p50,
+    p99Ms: many.delivery.p99,
+    baseline: single.deliveriesPerSec,
+    baselineName: 'deliveries/s, 1 subscription',
+    ratio: ratio(many.deliveriesPerSec, single.deliveriesPerSec),
+    note: `${complete}; latency = EVENT sent → delivered, under load (1-sub p50 ${single.delivery.p50} / p99 ${single.delivery.p99} ms)`,
+  });
+  rows.push({
+    metric: `fan-out: publish→delivery, 1 in flight, ${subCount} subs`,
+    value: many.idleDelivery.p50,
+    unit: 'ms p50',
+    p50Ms: many.idleDelivery.p50,
+    p99Ms: many.idleDelivery.p99,
+    baseline: single.idleDelivery.p50,
+    baselineName: 'p50 with 1 subscription',
+    ratio: ratio(single.idleDelivery.p50, many.idleDelivery.p50),
+    note: 'ratio = 1-sub p50 ÷ this p50 (higher is better)',
+  });
+  rows.push({
+    metric: `live index: match 1 event against ${subCount} subs`,
+    value: Math.round(indexed.eventsPerSec),
+    unit: 'events/s',
+    baseline: Math.round(naive.eventsPerSec),
+    baselineName: 'naive matchFilter loop',
+    ratio: ratio(indexed.eventsPerSec, naive.eventsPerSec),
+    note: indexed.mismatches === 0 ? 'same matches as the naive loop' : `${indexed.mismatches} events matched differently from the naive loop`,
+  });
+
+  return {
+    bench: 'fanout',
+    command: `node dist/bench/fanout.js ${argv.join(' ')}`.trim(),
+    startedAt: started.toISOString(),
+    seconds: round((Date.now() - started.getTime()) / 1000, 1),
+    params: { events: bulk.length, latencyEvents: latSet.length, subs: subCount, connections, inFlight, seed },
+    rows,
+    extra: {
+      many,
+      single,
+      naiveEventsPerSec: Math.round(naive.eventsPerSec),
+      indexEventsPerSec: Math.round(indexed.eventsPerSec),
+      indexMismatches: indexed.mismatches,
+      matchedPerEvent: percentiles(naive.perEvent),
+    },
+  };
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().then(
+    (r) => {
+      emitResult(r);
+      process.exit(0);
+    },
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}
