@@ -100,6 +100,7 @@ const MAX_CONCURRENT_BATCHES = 3;
 const FILTERS_PER_BATCH = 4;
 const FETCH_PARALLEL = 4;
 const PAUSE_AT = 4000;
+const REPLAN_MS = 250;
 const RESUME_AT = 1000;
 
 async function mapLimit<T>(list: readonly T[], n: number, fn: (x: T) => Promise<void>): Promise<void> {
@@ -155,6 +156,8 @@ export class Peer {
   private pauseTimer: TimerHandle | undefined;
   private kickQueued = false;
   private replanQueued = false;
+  private replanTimer: NodeJS.Timeout | undefined;
+  private lastReplan = -Infinity;
   private catchingUp = false;
   private warnedNoNip77 = false;
   private readonly batchBackoff: Backoff;
@@ -217,6 +220,7 @@ export class Peer {
     if (this.stopped) return;
     this.stopped = true;
     for (const t of [this.connectTimer, this.dailyTimer, this.retryTimer, this.pauseTimer]) t?.cancel();
+    if (this.replanTimer !== undefined) clearTimeout(this.replanTimer);
     const ws = this.ws;
     if (ws !== undefined && this.state === 'connected') {
       this.disconnectedAt = this.now();
@@ -514,16 +518,26 @@ export class Peer {
     if (this.state !== 'connected') return;
     if (!this.replanQueued) {
       this.replanQueued = true;
-      setImmediate(() => {
+      // Re-planning costs O(wanted); while roots pour in during a big sync, do it at most every
+      // REPLAN_MS of wall time (a CPU throttle, not protocol timing: real timer, not the clock).
+      const wait = Math.max(0, this.lastReplan + REPLAN_MS - performance.now());
+      const run = (): void => {
         this.replanQueued = false;
+        this.replanTimer = undefined;
         this.replan();
-      });
+      };
+      if (wait === 0) setImmediate(run);
+      else {
+        this.replanTimer = setTimeout(run, wait);
+        this.replanTimer.unref();
+      }
     }
     this.kickSoon();
   }
 
   private replan(): void {
-    if (this.state !== 'connected') return;
+    if (this.state !== 'connected' || this.stopped) return;
+    this.lastReplan = performance.now();
     const budget = Math.max(2, Math.min(this.d.sync.subscriptionBudget, this.remote.maxSubs ?? Infinity));
     const reserved = Math.max(1, Math.min(10, Math.floor(budget / 3)));
     const reqs = planLive(itemFilters(this.d.wanted(), this.d.sync.filterChunk), {
