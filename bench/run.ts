@@ -1,0 +1,146 @@
+// `npm run bench`: runs the ingest, query and fan-out benches (then negentropy, store and sync when
+// their compiled files exist), each in a child process for a clean heap, collects their JSON and
+// prints one markdown table of figures, same-run baselines and ratios, with the command.
+// Run: npm run bench [-- --quick] [-- --only ingest,query] [-- --out results.json] [other bench flags]
+import { spawn } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from './lib/args.js';
+import { isBenchResult, parseResults, progress, type BenchResult, type BenchRow } from './lib/output.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const OWN = ['ingest', 'query', 'fanout'];
+const OTHERS = ['negentropy', 'store', 'sync'];
+
+export interface BenchRun {
+  bench: string;
+  ok: boolean;
+  seconds: number;
+  /** the JSON objects it printed (BenchResult for ours) */
+  results: unknown[];
+  error?: string;
+}
+
+function runOne(name: string, argv: readonly string[], timeoutMs: number): Promise<BenchRun> {
+  const file = join(HERE, `${name}.js`);
+  const t0 = Date.now();
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [file, ...argv], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (d: string) => (out += d));
+    const timer = setTimeout(() => {
+      progress(`${name}: timed out after ${Math.round(timeoutMs / 1000)} s, stopping it`);
+      child.kill('SIGTERM');
+    }, timeoutMs);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      let results: unknown[] = [];
+      try {
+        results = parseResults(out);
+      } catch {
+        // left empty: reported below
+      }
+      const seconds = Math.round((Date.now() - t0) / 100) / 10;
+      const ok = code === 0 && results.length > 0;
+      resolve({
+        bench: name,
+        ok,
+        seconds,
+        results,
+        ...(ok ? {} : { error: `exit ${code ?? signal}${results.length === 0 ? ', no JSON on stdout' : ''}` }),
+      });
+    });
+  });
+}
+
+const fmt = (x: number | undefined): string => {
+  if (x === undefined || !Number.isFinite(x)) return '';
+  if (Math.abs(x) >= 100) return Math.round(x).toLocaleString('en-US');
+  return String(Math.round(x * 1000) / 1000);
+};
+const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+
+function rowLine(bench: string, r: BenchRow): string {
+  const goal = r.goal !== undefined ? `≥ ${r.goal}` : '';
+  const met = r.ratio !== undefined && r.goal !== undefined ? (r.ratio >= r.goal ? ' ✓' : ' ✗') : '';
+  const baseline = r.baseline !== undefined ? `${fmt(r.baseline)} (${r.baselineName ?? 'baseline'})` : '';
+  return `| ${bench} | ${cell(r.metric)} | ${fmt(r.value)} ${r.unit} | ${fmt(r.p50Ms)} | ${fmt(r.p99Ms)} | ${cell(baseline)} | ${r.ratio !== undefined ? `**${fmt(r.ratio)}**${met}` : ''} | ${goal} | ${cell(r.note ?? '')} |`;
+}
+
+/** Rows of a JSON object from someone else's bench: its `rows` if they look like ours, else one line. */
+function foreignRows(bench: string, x: unknown): string[] {
+  if (typeof x === 'object' && x !== null && Array.isArray((x as { rows?: unknown }).rows)) {
+    const rows = (x as { rows: unknown[] }).rows.filter(
+      (r): r is BenchRow => typeof r === 'object' && r !== null && typeof (r as BenchRow).metric === 'string' && typeof (r as BenchRow).value === 'number',
+    );
+    if (rows.length > 0) return rows.map((r) => rowLine(bench, { ...r, unit: typeof r.unit === 'string' ? r.unit : '' }));
+  }
+  const text = JSON.stringify(x);
+  return [`| ${bench} | ${cell(text.length > 300 ? text.slice(0, 297) + '…' : text)} | | | | | | | |`];
+}
+
+export function renderTable(runs: readonly BenchRun[], command: string): string {
+  const lines: string[] = [];
+  const cpu = cpus();
+  lines.push(`Command: \`${command}\``);
+  lines.push('');
+  lines.push(`Machine: ${cpu.length} × ${cpu[0]?.model ?? 'cpu'}, Node ${process.versions.node}, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC. Ratios compare figures measured in the same run.`);
+  lines.push('');
+  lines.push('| bench | metric | value | p50 ms | p99 ms | baseline (same run) | ratio | goal | note |');
+  lines.push('|---|---|---:|---:|---:|---|---:|---|---|');
+  for (const run of runs) {
+    if (!run.ok && run.results.length === 0) {
+      lines.push(`| ${run.bench} | FAILED: ${cell(run.error ?? 'unknown')} | | | | | | | |`);
+      continue;
+    }
+    for (const res of run.results) {
+      if (isBenchResult(res)) for (const r of res.rows) lines.push(rowLine(run.bench, r));
+      else lines.push(...foreignRows(run.bench, res));
+    }
+    if (!run.ok) lines.push(`| ${run.bench} | FAILED: ${cell(run.error ?? 'unknown')} | | | | | | | |`);
+  }
+  lines.push('');
+  lines.push(`Per-bench commands: ${runs.map((r) => r.results.filter(isBenchResult).map((x: BenchResult) => `\`${x.command}\` (${x.seconds} s)`).join(', ') || `${r.bench} (${r.seconds} s)`).join('; ')}`);
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const args = parseArgs(argv);
+  const only = args.str('only', '');
+  const out = args.str('out', '');
+  const timeoutMs = args.num('timeout-min', 15) * 60_000;
+  // flags for run.ts itself are not passed on
+  const passOn: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--only' || argv[i] === '--out' || argv[i] === '--timeout-min') i++;
+    else passOn.push(argv[i]!);
+  }
+  const wanted = only ? only.split(',') : [...OWN, ...OTHERS];
+  const benches = wanted.filter((b) => existsSync(join(HERE, `${b}.js`)));
+  for (const b of wanted) if (!benches.includes(b) && OWN.includes(b)) progress(`${b}: dist/bench/${b}.js not found (build first)`);
+
+  const runs: BenchRun[] = [];
+  for (const b of benches) {
+    progress(`=== ${b} ${passOn.join(' ')}`);
+    const r = await runOne(b, passOn, timeoutMs);
+    progress(`=== ${b}: ${r.ok ? 'done' : `FAILED (${r.error})`} in ${r.seconds} s`);
+    runs.push(r);
+  }
+  const viaNpm = process.env.npm_lifecycle_event === 'bench';
+  const command = viaNpm ? `npm run bench${argv.length > 0 ? ` -- ${argv.join(' ')}` : ''}` : `node dist/bench/run.js ${argv.join(' ')}`.trim();
+  const table = renderTable(runs, command);
+  process.stdout.write(table + '\n');
+  if (out) writeFileSync(out, JSON.stringify({ command, runs }, null, 2) + '\n');
+  process.exitCode = runs.every((r) => r.ok) ? 0 : 1;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
