@@ -113,3 +113,38 @@ test('state persists in meta; a restart within 15 minutes is a quick reconnect',
   assert.ok(since.length > 0, 'catch-up used since');
   assert.equal((since[0]![2] as { since: number }).since, Math.floor((saved.disconnectedAt - 15 * 60_000) / 1000));
 });
+
+test('NIP-42: AUTH answered with the relay key when configured; without one, auth-required is a refusal', async () => {
+  const fake = await FakePeer.start();
+  fakes.push(fake);
+  fake.behaviour = { neg: 'notice', req: 'ok', ignoreFilters: false, maxPerReq: 1000, auth: true };
+  const repo = repository(keypair('authrepo'), 'authrepo', { services: [SELF], relays: [fake.url] });
+  for (const e of repo.all) fake.events.push(e);
+
+  // without a key: filters refused, batches complete (no retry loop), nothing fetched
+  const a = setup();
+  await a.store.insert(repo.announcement, JSON.stringify(repo.announcement));
+  await a.engine.start();
+  const pa = a.engine.peer(fake.url)!;
+  await waitFor(() => pa.idle, 5000, 'idle without auth');
+  assert.equal(pa.stats.failedBatches, 0);
+  assert.equal(a.store.events.size, 1);
+  await a.engine.stop();
+
+  // with the relay key
+  const relayKey = keypair('relay-key');
+  const store = new MemStore();
+  await store.insert(repo.announcement, JSON.stringify(repo.announcement));
+  const engine = new SyncEngine({
+    store: store.asStore(),
+    ingest: memIngest(store),
+    config: makeConfig({ service: { hosts: ['127.0.0.1:1'] }, sync: { enabled: true } }),
+    clock: new ManualClock(),
+    log: silentLogger,
+    secretKey: relayKey.sk,
+  });
+  engines.push(engine);
+  await engine.start();
+  await waitFor(() => repo.all.every((e) => store.has(e.id)), 5000, 'all events after AUTH');
+  assert.ok(fake.authPubkeys.includes(relayKey.pk));
+});

@@ -16,6 +16,8 @@ export interface FakeBehaviour {
   ignoreFilters: boolean;
   /** at most this many events per REQ (newest first) */
   maxPerReq: number;
+  /** NIP-42: send a challenge on connect and refuse REQs (CLOSED auth-required:) until AUTH */
+  auth?: boolean;
 }
 
 export class FakePeer {
@@ -25,6 +27,9 @@ export class FakePeer {
   connections = 0;
   private readonly sockets = new Set<WebSocket>();
   private readonly live = new Map<WebSocket, Map<string, Filter[]>>();
+  private readonly authed = new Set<WebSocket>();
+  /** pubkeys that authenticated */
+  readonly authPubkeys: string[] = [];
 
   private constructor(
     private readonly wss: WebSocketServer,
@@ -39,6 +44,7 @@ export class FakePeer {
         this.live.delete(ws);
       });
       ws.on('message', (data) => this.onMessage(ws, data.toString()));
+      if (this.behaviour.auth === true) ws.send(JSON.stringify(['AUTH', 'challenge-' + this.connections]));
     });
   }
 
@@ -81,6 +87,16 @@ export class FakePeer {
       else if (b.neg === 'neg-err') ws.send(JSON.stringify(['NEG-ERR', m[1], 'error: negentropy disabled']));
       return;
     }
+    if (m[0] === 'AUTH') {
+      const ev = m[1] as NostrEvent;
+      const ok = ev.kind === 22242 && ev.tags.some((t) => t[0] === 'challenge' && t[1]?.startsWith('challenge-') === true);
+      if (ok) {
+        this.authed.add(ws);
+        this.authPubkeys.push(ev.pubkey);
+      }
+      ws.send(JSON.stringify(['OK', ev.id, ok, ok ? '' : 'auth-required: bad auth event']));
+      return;
+    }
     if (m[0] === 'CLOSE') {
       this.live.get(ws)?.delete(String(m[1]));
       return;
@@ -88,6 +104,10 @@ export class FakePeer {
     if (m[0] !== 'REQ') return;
     const id = String(m[1]);
     const filters = m.slice(2) as Filter[];
+    if (b.auth === true && !this.authed.has(ws)) {
+      ws.send(JSON.stringify(['CLOSED', id, 'auth-required: authenticate first']));
+      return;
+    }
     const isLive = filters.every((f) => f.limit === 0);
     if (isLive) {
       this.live.get(ws)?.set(id, filters);
