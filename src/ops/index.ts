@@ -48,7 +48,11 @@ async function nip11Of(relay: RelayHandle): Promise<Record<string, unknown>> {
   return JSON.parse(String(res.body)) as Record<string, unknown>;
 }
 
-export function installOps(relay: RelayHandle, clock: Clock = systemClock): Ops {
+/**
+ * Register the operator routes on a started relay. `extra.nip77` feeds NIP-77 session/byte
+ * counters once the relay's NIP-77 handler exposes them (src/relay/nip77.ts has none yet).
+ */
+export function installOps(relay: RelayHandle, clock: Clock = systemClock, extra: { nip77?: Nip77Source } = {}): Ops {
   const cfg = relay.config;
   // NIP-11 is built before the handle exists and does not change while the relay runs.
   let nip11: Record<string, unknown> = {};
@@ -97,7 +101,7 @@ export function installOps(relay: RelayHandle, clock: Clock = systemClock): Ops 
       store: relay.store,
       ...(relay.sync !== undefined ? { sync: relay.sync } : {}),
       ...(hasFn(store, 'onWriteBatch') ? { writeBatches: store as unknown as WriteBatchSource } : {}),
-      ...(hasFn(relay, 'nip77Stats') ? { nip77: relay as unknown as Nip77Source } : {}),
+      ...(extra.nip77 !== undefined ? { nip77: extra.nip77 } : {}),
       info: {
         get version() {
           return String(nip11.version ?? '');

@@ -83,7 +83,7 @@ export function renderMain(r: StatusReport): string {
     card('Store size', e(formatBytes(r.store.bytes)), 'bytes'),
     card('Connections', e(formatCount(r.connections)), 'connections'),
     card('Repositories', e(formatCount(r.repositories.total)), 'repositories'),
-    card('Sync peers', sync.enabled ? `${sync.totals.connected} / ${sync.totals.peers} connected` : '<span class="muted">sync off</span>', 'peers'),
+    card('Sync peers', sync.enabled ? `${sync.totals.connected} / ${sync.totals.peers} <span class="sub">connected</span>` : '<span class="muted">sync off</span>', 'peers'),
   ].join('');
   const facts: Array<[string, string]> = [
     ['Version', `${rel.version}`],
@@ -134,7 +134,7 @@ main{max-width:1200px;margin:0 auto;padding:24px}h1{margin:0 0 4px;font-size:26p
 header .desc{margin:0 0 6px;color:var(--muted)}code{font:12.5px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
 .cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(160px,1fr));gap:12px;margin-top:18px}
 .card{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:12px 14px}.card .label{color:var(--muted);font-size:12px;text-transform:uppercase;letter-spacing:.04em}
-.card .value{font-size:22px;font-weight:600;margin-top:2px}
+.card .value{font-size:22px;font-weight:600;margin-top:2px}.card .sub{font-size:13px;font-weight:400;color:var(--muted)}
 .facts{display:flex;flex-wrap:wrap;gap:6px 28px;margin:16px 0 0}.facts div{display:flex;gap:8px}.facts dt{color:var(--muted)}.facts dd{margin:0}
 table{width:100%;border-collapse:collapse;background:var(--card);border:1px solid var(--line);border-radius:10px;overflow:hidden}
 th,td{text-align:left;padding:8px 10px;border-bottom:1px solid var(--line);vertical-align:top}th{font-size:12px;color:var(--muted);font-weight:600}
@@ -147,7 +147,7 @@ tr:last-child td{border-bottom:0}.num{text-align:right;font-variant-numeric:tabu
 const SCRIPT = `
 (function(){var ms=${REFRESH_SECONDS * 1000};function tick(){if(document.hidden){return setTimeout(tick,ms)}
 fetch(location.pathname,{headers:{accept:'text/html'},cache:'no-store'}).then(function(r){if(!r.ok)throw new Error(r.status);return r.text()})
-.then(function(t){var m=new DOMParser().parseFromString(t,'text/html').getElementById('status');var cur=document.getElementById('status');if(m&&cur)cur.replaceWith(m)})
+.then(function(t){var m=new DOMParser().parseFromString(t,'text/html').getElementById('status');var cur=document.getElementById('status');if(m&&cur){cur.replaceWith(m);var h=document.documentElement;h.dataset.refreshed=String(Number(h.dataset.refreshed||0)+1)}})
 .catch(function(){var f=document.querySelector('footer');if(f&&!document.getElementById('offline')){var s=document.createElement('strong');s.id='offline';s.className='bad';s.textContent=' · relay unreachable, retrying';f.appendChild(s)}})
 .finally(function(){setTimeout(tick,ms)})}setTimeout(tick,ms)})();
 `;
