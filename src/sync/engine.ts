@@ -10,7 +10,7 @@ import type { Ingest } from '../relay/ingest.js';
 import type { Store } from '../store/types.js';
 import { computeConnections } from './actions.js';
 import { Peer, type PeerStatus, type SubmitOutcome } from './peer.js';
-import { RetrySet } from './retry.js';
+import { RetrySet, type RetryOptions } from './retry.js';
 import { StateStore } from './state.js';
 import { Targets } from './targets.js';
 import { normalizeRelayUrl } from './urls.js';
@@ -25,6 +25,8 @@ export interface SyncEngineDeps {
   secretKey?: Uint8Array;
   /** jitter source for the daily timer (tests) */
   random?: () => number;
+  /** retry-set bounds and lifetimes (tests; defaults suit production) */
+  retry?: Partial<RetryOptions>;
 }
 
 export interface SyncTotals {
@@ -59,7 +61,7 @@ function readSecretKey(config: Config, log: Logger): Uint8Array | undefined {
 export class SyncEngine {
   private readonly d: SyncEngineDeps;
   private readonly targets: Targets;
-  private readonly retry = new RetrySet();
+  private readonly retry: RetrySet;
   private readonly states: StateStore;
   private readonly peers = new Map<string, Peer>();
   private readonly secretKey: Uint8Array | undefined;
@@ -70,6 +72,7 @@ export class SyncEngine {
     this.d = deps;
     this.targets = new Targets(deps.config.service.hosts, deps.config.sync.bootstrapRelays);
     this.states = new StateStore(deps.store, deps.clock);
+    this.retry = new RetrySet(deps.retry);
     this.secretKey = deps.secretKey ?? readSecretKey(deps.config, deps.log);
   }
 

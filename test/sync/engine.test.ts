@@ -8,7 +8,9 @@ import { silentLogger } from '../../src/log.js';
 import { SyncEngine } from '../../src/sync/index.js';
 import { ManualClock } from './clock.js';
 import { FakePeer } from './fake-peer.js';
-import { MemStore, memIngest } from './mem.js';
+import { MemStore, memIngest, type MemPolicy } from './mem.js';
+import type { RetryOptions } from '../../src/sync/retry.js';
+import type { NostrEvent } from '../../src/nostr/event.js';
 import { announcement, comment, issue, keypair, repository } from './nip34.js';
 import { waitFor } from './wait.js';
 
@@ -20,12 +22,20 @@ after(async () => {
   for (const f of fakes) await f.close();
 });
 
-function setup(sync: Partial<SyncConfig> = {}) {
+function setup(sync: Partial<SyncConfig> = {}, opts: { policy?: MemPolicy; retry?: Partial<RetryOptions> } = {}) {
   const store = new MemStore();
-  const ingest = memIngest(store);
+  const ingest = memIngest(store, opts.policy);
   const clock = new ManualClock();
   const config = makeConfig({ service: { hosts: ['127.0.0.1:1'] }, sync: { enabled: true, ...sync } });
-  const engine = new SyncEngine({ store: store.asStore(), ingest, config, clock, log: silentLogger, random: () => 0.5 });
+  const engine = new SyncEngine({
+    store: store.asStore(),
+    ingest,
+    config,
+    clock,
+    log: silentLogger,
+    random: () => 0.5,
+    ...(opts.retry !== undefined ? { retry: opts.retry } : {}),
+  });
   engines.push(engine);
   return { store, ingest, clock, engine };
 }
@@ -148,3 +158,36 @@ test('NIP-42: AUTH answered with the relay key when configured; without one, aut
   await waitFor(() => repo.all.every((e) => store.has(e.id)), 5000, 'all events after AUTH');
   assert.ok(fake.authPubkeys.includes(relayKey.pk));
 });
+
+/** A tiny dependency policy: announcements always; anything else needs its a/E/e target stored. */
+const depPolicy: MemPolicy = (ev: NostrEvent, store) => {
+  if (ev.kind === 30617) return { action: 'accept' };
+  const refs = ev.tags.filter((t) => ['a', 'E', 'e'].includes(t[0]!)).map((t) => t[1]!);
+  const ok = refs.some((r) => (r.includes(':') ? [...store.events.values()].some((s) => `30617:${s.event.pubkey}:${s.event.tags.find((t) => t[0] === 'd')?.[1]}` === r) : store.has(r)));
+  return ok ? { action: 'accept' } : { action: 'reject', prefix: 'restricted', code: 'unrelated', message: 'restricted: unrelated', waitingFor: refs };
+};
+
+for (const mode of ['full events', 'ids only (refetched from the peer)'] as const) {
+  test(`retry set: dependents first, all accepted once the dependency arrives — ${mode}`, async () => {
+    const fake = await FakePeer.start();
+    fakes.push(fake);
+    // every REQ answers with everything, dependents first
+    fake.behaviour = { neg: 'notice', req: 'ok', ignoreFilters: true, maxPerReq: 1000 };
+    const owner = keypair('dep-owner');
+    const ann = announcement(owner, 'dep', { services: [SELF], relays: [fake.url] });
+    const iss = issue(keypair('dep-r'), `30617:${owner.pk}:dep`);
+    const c1 = comment(keypair('dep-c'), iss);
+    const c2 = comment(keypair('dep-c2'), c1);
+    for (const e of [c2, c1, iss, ann]) fake.events.push(e);
+    const trigger = announcement(keypair('dep-trigger'), 'trigger', { services: [SELF], relays: [fake.url] });
+    const s = setup({}, { policy: depPolicy, ...(mode === 'full events' ? {} : { retry: { fullTtlMs: 0 } }) });
+    await s.store.insert(trigger, JSON.stringify(trigger));
+    await s.engine.start();
+    await waitFor(() => [ann, iss, c1, c2].every((e) => s.store.has(e.id)), 5000, 'everything accepted');
+    assert.ok(s.engine.status().totals.rejected >= 1);
+    assert.equal(s.engine.status().totals.retryWaiting, 0);
+    const byIds = fake.seen('REQ').filter((m) => (m[2] as { ids?: string[] }).ids !== undefined).length;
+    if (mode === 'full events') assert.equal(byIds, 0);
+    else assert.ok(byIds >= 3, `refetched by id (${byIds})`);
+  });
+}
