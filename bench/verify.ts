@@ -2,8 +2,8 @@
 // (many events in flight, optionally with simulated ingest work on the main thread) and latency
 // (one event in flight). measureVerifyRate() is the baseline the ingest bench divides by.
 // Run: npx tsc -p . && node dist/bench/verify.js [--n 20000] [--slow-n 2000] [--latency-n 2000]
-//        [--backends bcrypto-native,nostr-wasm,noble] [--workers 0,1,2] [--inline 0.1,0]
-//        [--main-work-us 30] [--rounds 3]
+//        [--backends bcrypto-native,nostr-wasm,noble] [--workers 0,1,2] [--inline 0.25,0]
+//        [--main-work-us 30] [--gap-us 400] [--rounds 3]
 import { availableParallelism, loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { availableBackends, type VerifyBackendName } from '../src/crypto/backends.js';
@@ -46,10 +46,14 @@ export async function measureThroughput(v: Verifier, events: NostrEvent[], mainW
   return events.length / dt;
 }
 
-/** Latency: one event in flight at a time; µs per event (p50, mean). */
-export async function measureLatency(v: Verifier, events: NostrEvent[]): Promise<{ p50Us: number; meanUs: number }> {
+/**
+ * Latency: one event in flight at a time; µs per event (p50, mean). `gapUs` of other work between
+ * events stands in for the rest of a client's round trip (0 = back to back).
+ */
+export async function measureLatency(v: Verifier, events: NostrEvent[], gapUs = 0): Promise<{ p50Us: number; meanUs: number }> {
   const times = new Float64Array(events.length);
   for (let i = 0; i < events.length; i++) {
+    spin(gapUs);
     const t = performance.now();
     if (!(await v.verify(events[i]))) throw new Error('valid event failed verification');
     times[i] = (performance.now() - t) * 1000;
@@ -90,9 +94,12 @@ export interface VerifyRow {
   /** throughput with `mainWorkUs` of simulated ingest work per event on the main thread (best round) */
   loadedEventsPerSec: number;
   mainWorkUs: number;
-  /** one event in flight (best round's p50 and mean) */
+  /** one event in flight, back to back (best round's p50 and mean) */
   latencyP50Us: number;
   latencyMeanUs: number;
+  /** one event in flight with `gapUs` between events, like a client waiting for OK (p50) */
+  pacedLatencyP50Us: number;
+  gapUs: number;
 }
 
 function arg(name: string): string | undefined {
@@ -120,8 +127,9 @@ async function main(): Promise<void> {
   const latencyN = Number(arg('latency-n') ?? 2000);
   const mainWorkUs = Number(arg('main-work-us') ?? 30);
   const rounds = Number(arg('rounds') ?? 3);
+  const gapUs = Number(arg('gap-us') ?? 400);
   const workerSettings = (arg('workers') ?? '0,1,2').split(',').map(Number);
-  const inlineSettings = (arg('inline') ?? '0.1,0').split(',').map(Number);
+  const inlineSettings = (arg('inline') ?? '0.25,0').split(',').map(Number);
   const backends = (arg('backends')?.split(',') as VerifyBackendName[] | undefined) ?? (await availableBackends());
   const events = generateNotes(n, 1);
   console.log(JSON.stringify({ cpus: availableParallelism(), loadavg: loadavg().map((x) => Math.round(x * 100) / 100), n, rounds, mainWorkUs }));
@@ -144,6 +152,7 @@ async function main(): Promise<void> {
       const eventsPerSec = Math.round(await measureThroughput(c.v, c.set));
       const loadedEventsPerSec = Math.round(await measureThroughput(c.v, c.set, mainWorkUs));
       const lat = await measureLatency(c.v, c.latSet);
+      const paced = await measureLatency(c.v, c.latSet.slice(0, Math.ceil(c.latSet.length / 2)), gapUs);
       const prev = c.row;
       c.row = {
         backend: c.backend,
@@ -155,6 +164,8 @@ async function main(): Promise<void> {
         mainWorkUs,
         latencyP50Us: Math.min(lat.p50Us, prev?.latencyP50Us ?? Infinity),
         latencyMeanUs: Math.min(lat.meanUs, prev?.latencyMeanUs ?? Infinity),
+        pacedLatencyP50Us: Math.min(paced.p50Us, prev?.pacedLatencyP50Us ?? Infinity),
+        gapUs,
       };
     }
   }

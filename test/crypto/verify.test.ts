@@ -9,7 +9,7 @@ import type { Worker } from 'node:worker_threads';
 import { getEventHash, serializeEvent } from 'nostr-tools/pure';
 import { AUTO_ORDER, availableBackends, SELF_TEST_EVENT, type VerifyBackendName } from '../../src/crypto/backends.js';
 import { decodeHexInto } from '../../src/crypto/serialize.js';
-import { createVerifier, serializeForId, type Verifier } from '../../src/crypto/verify.js';
+import { autoWorkers, createVerifier, serializeForId, type Verifier } from '../../src/crypto/verify.js';
 import type { NostrEvent } from '../../src/nostr/event.js';
 import { generateNotes, benchKeys, signEvent } from '../../bench/generator.js';
 
@@ -228,6 +228,19 @@ describe('backend selection', () => {
     try {
       const expected = AUTO_ORDER.find((b) => backends.includes(b));
       assert.equal(v.backend, expected);
+    } finally {
+      await v.close();
+    }
+  });
+
+  test("'auto' workers: one core for the main thread, the rest verify, at most 3", async () => {
+    assert.equal(autoWorkers(undefined, 1), 0);
+    assert.equal(autoWorkers(undefined, 2), 1);
+    assert.equal(autoWorkers(undefined, 4), 3);
+    assert.equal(autoWorkers(undefined, 16), 3);
+    const v = await createVerifier({ workers: 'auto' });
+    try {
+      assert.equal(v.workers, autoWorkers());
     } finally {
       await v.close();
     }
