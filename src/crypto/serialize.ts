@@ -1,7 +1,7 @@
 // NIP-01 id computation for the verify path: shape checks on untrusted events, the canonical
 // `[0,pubkey,created_at,kind,tags,content]` serialisation, the sha256 id, and strict lowercase-hex
 // decoding into caller-owned buffers (so the hot path allocates no per-event byte arrays).
-import { hash } from 'node:crypto';
+import * as nodeCrypto from 'node:crypto';
 import type { NostrEvent } from '../nostr/event.js';
 
 /** The NIP-01 serialisation whose sha256 is the event id. */
@@ -16,8 +16,14 @@ export function serializeForId(event: NostrEvent): string {
  * hex result compares against `event.id` with no decode at all.
  */
 export function computeIdHex(event: NostrEvent): string {
-  return hash('sha256', serializeForId(event), 'hex');
+  return sha256Hex(serializeForId(event));
 }
+
+// crypto.hash() arrived in Node 20.12; older 20.x take the createHash path
+const sha256Hex: (s: string) => string =
+  typeof nodeCrypto.hash === 'function'
+    ? (s) => nodeCrypto.hash('sha256', s, 'hex')
+    : (s) => nodeCrypto.createHash('sha256').update(s).digest('hex');
 
 /**
  * True when every field has the type NIP-01 requires, so the serialisation is well defined:
