@@ -4,13 +4,13 @@
 // costs the write path and delivery latency), and the naive matchFilter loop over all filters that
 // the live index replaces (in-process, no sockets).
 // Run: npx tsc -p . && node dist/bench/fanout.js [--events 5000] [--subs 1000] [--connections 50]
-//        [--inflight 50] [--latency-events 500] [--quick]
+//        [--inflight 50] [--latency-events 500] [--transport uws|ws] [--quick]
 import { pathToFileURL } from 'node:url';
 import { SubscriptionIndex, type LiveSubscription } from '../src/live/subscription-index.js';
 import type { Filter, NostrEvent } from '../src/nostr/event.js';
 import { matchFilters } from '../src/nostr/filter.js';
 import { generateNip34, generateNotes, prng } from './generator.js';
-import { parseArgs } from './lib/args.js';
+import { parseArgs, transportArg } from './lib/args.js';
 import { LoadClient, toRawEvents, type RawEvent } from './lib/client.js';
 import { emitResult, progress, type BenchResult, type BenchRow } from './lib/output.js';
 import { spawnRelay } from './lib/relay-proc.js';
@@ -67,26 +67,37 @@ function buildSubs(count: number, events: readonly NostrEvent[], seed: number): 
   return Array.from({ length: count }, () => (rand() < 0.1 ? [one(), one()] : [one()]));
 }
 
-/** Matching subscriptions per event, the naive way (every filter, every event); and its rate. */
-function naiveMatch(subs: Filter[][], events: readonly NostrEvent[]): { perEvent: Uint32Array; eventsPerSec: number } {
-  const perEvent = new Uint32Array(events.length);
-  const t0 = performance.now();
-  for (let i = 0; i < events.length; i++) {
+/**
+ * Matching subscriptions per event the naive way (every filter against every event), as a rate:
+ * after a warm-up, events are matched until `budgetMs` has passed (the naive loop is slow at
+ * 1,000 subscriptions); `perEvent` covers the events it got through.
+ */
+function naiveMatch(subs: Filter[][], events: readonly NostrEvent[], budgetMs: number): { perEvent: Uint32Array; eventsPerSec: number } {
+  const count = (e: NostrEvent): number => {
     let c = 0;
-    for (const f of subs) if (matchFilters(f, events[i]!)) c++;
-    perEvent[i] = c;
-  }
-  return { perEvent, eventsPerSec: events.length / ((performance.now() - t0) / 1000) };
+    for (const f of subs) if (matchFilters(f, e)) c++;
+    return c;
+  };
+  for (let i = 0; i < Math.min(50, events.length); i++) count(events[i]!);
+  const perEvent: number[] = [];
+  const t0 = performance.now();
+  const end = t0 + budgetMs;
+  for (let i = 0; i < events.length && (i < 10 || performance.now() < end); i++) perEvent.push(count(events[i]!));
+  return { perEvent: Uint32Array.from(perEvent), eventsPerSec: perEvent.length / ((performance.now() - t0) / 1000) };
 }
 
-/** The same through SubscriptionIndex.match, checked against the naive counts. */
-function indexMatch(subs: Filter[][], events: readonly NostrEvent[], expected: Uint32Array): { eventsPerSec: number; mismatches: number } {
+/** Matches per event through SubscriptionIndex.match, its rate, and disagreements with `naive`. */
+function indexMatch(subs: Filter[][], events: readonly NostrEvent[], naive: Uint32Array): { perEvent: Uint32Array; eventsPerSec: number; mismatches: number } {
   const index = new SubscriptionIndex();
   for (const filters of subs) index.add({ filters, deliver: () => {} } satisfies LiveSubscription);
-  let mismatches = 0;
+  for (let i = 0; i < Math.min(50, events.length); i++) index.match(events[i]!);
+  const perEvent = new Uint32Array(events.length);
   const t0 = performance.now();
-  for (let i = 0; i < events.length; i++) if (index.match(events[i]!).length !== expected[i]) mismatches++;
-  return { eventsPerSec: events.length / ((performance.now() - t0) / 1000), mismatches };
+  for (let i = 0; i < events.length; i++) perEvent[i] = index.match(events[i]!).length;
+  const eventsPerSec = events.length / ((performance.now() - t0) / 1000);
+  let mismatches = 0;
+  for (let i = 0; i < naive.length; i++) if (perEvent[i] !== naive[i]) mismatches++;
+  return { perEvent, eventsPerSec, mismatches };
 }
 
 interface LiveRun {
@@ -100,7 +111,11 @@ interface LiveRun {
   delivery: Percentiles;
   /** the 1-in-flight phase */
   idleDelivery: Percentiles;
+  idleDeliveries: number;
+  idleExpected: number;
   ok: number;
+  /** relay RSS with the subscriptions open, after both phases */
+  rssMB: number;
 }
 
 /**
@@ -116,8 +131,9 @@ async function liveRun(
   /** deliveries each latency event should get */
   latencyExpected: ArrayLike<number>,
   inFlight: number,
+  transport: 'uws' | 'ws',
 ): Promise<LiveRun> {
-  const relay = await spawnRelay({ policy: { mode: 'open' } });
+  const relay = await spawnRelay({ policy: { mode: 'open' }, server: { transport } });
   try {
     const clients = await Promise.all(Array.from({ length: Math.min(connections, subs.length) }, () => LoadClient.connect(relay.info.url)));
     await Promise.all(subs.map((filters, i) => clients[i % clients.length]!.req(`s${i}`, filters.map((f) => JSON.stringify(f)), true)));
@@ -188,6 +204,8 @@ async function liveRun(
     }
     await waitDeliveries(2000);
     const idleDelivery = lat.percentiles();
+    const idleDeliveries = received;
+    const host = await relay.stats();
 
     await publisher.close();
     await Promise.all(clients.map((c) => c.close()));
@@ -200,7 +218,10 @@ async function liveRun(
       seconds: round(seconds, 3),
       delivery,
       idleDelivery,
+      idleDeliveries,
+      idleExpected: latTotal,
       ok: pub.ok,
+      rssMB: host.rssMB,
     };
   } finally {
     await relay.close();
@@ -228,18 +249,20 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   const subs = buildSubs(subCount, all, seed);
 
   progress('fanout: naive matchFilter loop vs SubscriptionIndex (in-process)');
-  const naive = naiveMatch(subs, bulk);
-  const naiveLat = naiveMatch(subs, latSet);
+  const naive = naiveMatch(subs, bulk, args.num('naive-ms', 2000, 300));
   const indexed = indexMatch(subs, bulk, naive.perEvent);
-  const expected = naive.perEvent.reduce((a, b) => a + b, 0);
+  const latExpected = indexMatch(subs, latSet, naiveMatch(subs, latSet, 300).perEvent);
+  // expected deliveries come from the index, which was just checked against the naive loop
+  const expected = indexed.perEvent.reduce((a, b) => a + b, 0);
+  const mismatches = indexed.mismatches + latExpected.mismatches;
   const oneSub: Filter[][] = [[{ limit: 0 }]];
 
   progress(`fanout: live, ${subCount} subscriptions over ${connections} connections (expect ${expected} deliveries)`);
   const rawBulk = toRawEvents(bulk);
   const rawLat = toRawEvents(latSet);
-  const many = await liveRun(subs, connections, rawBulk, expected, rawLat, naiveLat.perEvent, inFlight);
+  const many = await liveRun(subs, connections, rawBulk, expected, rawLat, latExpected.perEvent, inFlight, transportArg(args));
   progress('fanout: baseline, 1 catch-all subscription');
-  const single = await liveRun(oneSub, 1, rawBulk, bulk.length, rawLat, new Uint32Array(latSet.length).fill(1), inFlight);
+  const single = await liveRun(oneSub, 1, rawBulk, bulk.length, rawLat, new Uint32Array(latSet.length).fill(1), inFlight, transportArg(args));
 
   const complete = many.deliveries === many.expected ? 'all delivered' : `DELIVERED ${many.deliveries} of ${many.expected} expected`;
   rows.push({
@@ -250,7 +273,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     baselineName: 'same, 1 subscription',
     ratio: ratio(many.publishPerSec, single.publishPerSec),
     goal: 0.9,
-    note: `${round(expected / bulk.length, 1)} subs matched/event`,
+    note: `${round(expected / bulk.length, 1)} subs matched/event; relay RSS ${many.rssMB} MB (1 sub: ${single.rssMB} MB)`,
   });
   rows.push({
     metric: `fan-out: deliveries to ${subCount} subs over ${connections} conns`,
@@ -281,7 +304,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     baseline: Math.round(naive.eventsPerSec),
     baselineName: 'naive matchFilter loop',
     ratio: ratio(indexed.eventsPerSec, naive.eventsPerSec),
-    note: indexed.mismatches === 0 ? 'same matches as the naive loop' : `${indexed.mismatches} events matched differently from the naive loop`,
+    note: mismatches === 0 ? `same matches as the naive loop (${naive.perEvent.length} events compared)` : `${mismatches} events matched differently from the naive loop`,
   });
 
   return {
@@ -289,15 +312,16 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     command: `node dist/bench/fanout.js ${argv.join(' ')}`.trim(),
     startedAt: started.toISOString(),
     seconds: round((Date.now() - started.getTime()) / 1000, 1),
-    params: { events: bulk.length, latencyEvents: latSet.length, subs: subCount, connections, inFlight, seed },
+    params: { events: bulk.length, latencyEvents: latSet.length, subs: subCount, connections, inFlight, seed, transport: transportArg(args) },
     rows,
     extra: {
       many,
       single,
       naiveEventsPerSec: Math.round(naive.eventsPerSec),
       indexEventsPerSec: Math.round(indexed.eventsPerSec),
-      indexMismatches: indexed.mismatches,
-      matchedPerEvent: percentiles(naive.perEvent),
+      indexMismatches: mismatches,
+      naiveEventsCompared: naive.perEvent.length,
+      matchedPerEvent: percentiles(indexed.perEvent),
     },
   };
 }

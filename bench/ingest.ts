@@ -2,11 +2,11 @@
 // by 4 connections × 50 in flight and by 1 × 1, as ratios of the verify-only rate of the same
 // events measured in this run; and grasp-mode vs open-mode ingest of the same NIP-34 dataset.
 // Run: npx tsc -p . && node dist/bench/ingest.js [--events 40000] [--serial 3000]
-//        [--connections 4] [--inflight 50] [--nip34-events 10000] [--nip34-repos 100] [--quick]
+//        [--connections 4] [--inflight 50] [--nip34-events 10000] [--nip34-repos 100] [--transport uws|ws] [--quick]
 import { pathToFileURL } from 'node:url';
 import { createVerifier } from '../src/crypto/verify.js';
 import { generateNip34, generateNotes } from './generator.js';
-import { parseArgs } from './lib/args.js';
+import { parseArgs, transportArg } from './lib/args.js';
 import { publishParallel, toRawEvents, type PublishStats, type RawEvent } from './lib/client.js';
 import { emitResult, progress, type BenchResult, type BenchRow } from './lib/output.js';
 import { spawnRelay, type HostConfigOverrides, type HostStats } from './lib/relay-proc.js';
@@ -25,8 +25,11 @@ async function ingestOnce(
   const relay = await spawnRelay(overrides);
   try {
     await relay.resetPeak();
-    const stats = await publishParallel(relay.info.url, events, connections, inFlight);
-    const host = await relay.stats();
+    let host: HostStats | undefined;
+    const stats = await publishParallel(relay.info.url, events, connections, inFlight, async () => {
+      host = await relay.stats();
+    });
+    if (host === undefined) throw new Error('no relay stats');
     return { stats, host, backend: relay.info.verifyBackend, workers: relay.info.verifyWorkers, transport: relay.info.transport };
   } finally {
     await relay.close();
@@ -43,6 +46,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   const nip34N = args.num('nip34-events', 10_000, Math.min(n, 1000));
   const nip34Repos = args.num('nip34-repos', Math.max(1, Math.min(100, Math.floor(nip34N / 20))), Math.max(1, Math.min(20, Math.floor(nip34N / 20))));
   const seed = args.num('seed', 1);
+  const server = { transport: transportArg(args) };
   const rows: BenchRow[] = [];
 
   progress(`ingest: generating ${n} notes`);
@@ -55,10 +59,10 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   const verifyBefore = await measureVerifyRate(notes);
 
   progress(`ingest: ${connections}×${inFlight} open, ${n} events`);
-  const par = await ingestOnce({ policy: { mode: 'open' } }, raws, connections, inFlight);
+  const par = await ingestOnce({ policy: { mode: 'open' }, server }, raws, connections, inFlight);
 
   progress(`ingest: 1×1 open, ${serialN} events`);
-  const ser = await ingestOnce({ policy: { mode: 'open' } }, raws.slice(0, serialN), 1, 1);
+  const ser = await ingestOnce({ policy: { mode: 'open' }, server }, raws.slice(0, serialN), 1, 1);
 
   const verifyAfter = await measureVerifyRate(notes);
   const verify = verifyAfter.eventsPerSec > verifyBefore.eventsPerSec ? verifyAfter : verifyBefore;
@@ -107,7 +111,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   const runs: Record<'grasp' | 'open', PublishStats[]> = { grasp: [], open: [] };
   for (const mode of ['grasp', 'open', 'open', 'grasp'] as const) {
     progress(`ingest: NIP-34 ${mode}`);
-    const r = await ingestOnce({ policy: { mode }, service }, nip34, connections, inFlight);
+    const r = await ingestOnce({ policy: { mode }, service, server }, nip34, connections, inFlight);
     runs[mode].push(r.stats);
   }
   const best = (xs: PublishStats[]): PublishStats => xs.reduce((a, b) => (b.eventsPerSec > a.eventsPerSec ? b : a));
@@ -131,7 +135,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     command: `node dist/bench/ingest.js ${argv.join(' ')}`.trim(),
     startedAt: started.toISOString(),
     seconds: round((Date.now() - started.getTime()) / 1000, 1),
-    params: { events: n, serial: serialN, connections, inFlight, nip34Events: nip34N, nip34Repos, seed },
+    params: { events: n, serial: serialN, connections, inFlight, nip34Events: nip34N, nip34Repos, seed, transport: server.transport },
     rows,
     extra: {
       verify: { before: verifyBefore, after: verifyAfter, serialPerSec: serialVerifyPerSec },

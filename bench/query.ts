@@ -2,7 +2,7 @@
 // author, kind, tag and mixed filters at limit 100 and 500, on one connection sequentially and
 // with 8 REQs in flight. Baseline in the same run: a raw LMDB range walk that pulls the same
 // number of stored JSON strings with no protocol, planner or socket (ratio = protocol overhead).
-// Run: npx tsc -p . && node dist/bench/query.js [--events 200000] [--seconds 2] [--concurrency 8] [--quick]
+// Run: npx tsc -p . && node dist/bench/query.js [--events 200000] [--seconds 2] [--concurrency 8] [--transport uws|ws] [--quick]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { open } from 'lmdb';
 import type { Filter, NostrEvent } from '../src/nostr/event.js';
 import { generateNotes, prng } from './generator.js';
-import { parseArgs } from './lib/args.js';
+import { parseArgs, transportArg } from './lib/args.js';
 import { LoadClient } from './lib/client.js';
 import { emitResult, progress, type BenchResult, type BenchRow } from './lib/output.js';
 import { spawnRelay } from './lib/relay-proc.js';
@@ -147,7 +147,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   const events = generateNotes(n, seed);
 
   progress('query: starting relay and loading (ingest.submit, 256 in flight)');
-  const relay = await spawnRelay({ policy: { mode: 'open' } });
+  const relay = await spawnRelay({ policy: { mode: 'open' }, server: { transport: transportArg(args) } });
   let raw: ReturnType<typeof rawStore> | undefined;
   try {
     const loaded = await relay.load(n, seed, 256);
@@ -201,15 +201,16 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
         detail[label] = { sequential: seq, concurrent: conc, rawWalkPerSec: Math.round(walkPerSec) };
       }
     }
-    await client.close();
+    // read the relay's figures before the connection closes (a close must not be able to cost them)
     const afterQueries = await relay.stats();
+    await client.close();
     rows.push({ metric: 'relay RSS after the queries', value: afterQueries.rssMB, unit: 'MB', note: `peak ${afterQueries.peakRssMB} MB` });
     return {
       bench: 'query',
       command: `node dist/bench/query.js ${argv.join(' ')}`.trim(),
       startedAt: started.toISOString(),
       seconds: round((Date.now() - started.getTime()) / 1000, 1),
-      params: { events: n, seconds, concurrency, limits: limits.join(','), seed },
+      params: { events: n, seconds, concurrency, limits: limits.join(','), seed, transport: transportArg(args) },
       rows,
       extra: { load: loaded, rssAfterLoad: afterLoad, rssAfterQueries: afterQueries, relay: relay.info, detail },
     };

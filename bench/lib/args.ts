@@ -40,3 +40,10 @@ export function parseArgs(argv: readonly string[] = process.argv.slice(2)): Args
     },
   };
 }
+
+/** `--transport uws|ws`: the relay's WebSocket transport (default uws, as in production). */
+export function transportArg(args: Args): 'uws' | 'ws' {
+  const t = args.str('transport', 'uws');
+  if (t !== 'uws' && t !== 'ws') throw new Error(`--transport expects uws or ws, got ${JSON.stringify(t)}`);
+  return t;
+}

@@ -203,7 +203,14 @@ export function toRawEvents(events: ReadonlyArray<{ id: string }>): RawEvent[] {
  * Open `connections` clients, deal `events` out round-robin (so global order is roughly kept),
  * publish with `inFlight` per connection, close them. Throughput counts every answered EVENT.
  */
-export async function publishParallel(url: string, events: readonly RawEvent[], connections: number, inFlight: number): Promise<PublishStats> {
+export async function publishParallel(
+  url: string,
+  events: readonly RawEvent[],
+  connections: number,
+  inFlight: number,
+  /** runs after the last OK, before the connections close (e.g. read the relay's RSS) */
+  beforeClose?: () => Promise<void>,
+): Promise<PublishStats> {
   const clients = await Promise.all(Array.from({ length: connections }, () => LoadClient.connect(url)));
   const shares: RawEvent[][] = clients.map(() => []);
   events.forEach((e, i) => shares[i % connections]!.push(e));
@@ -211,6 +218,7 @@ export async function publishParallel(url: string, events: readonly RawEvent[], 
   const t0 = performance.now();
   const results = await Promise.all(clients.map((c, i) => c.publish(shares[i]!, inFlight, lat)));
   const seconds = (performance.now() - t0) / 1000;
+  await beforeClose?.();
   await Promise.all(clients.map((c) => c.close()));
   const refusals = new Map<string, number>();
   for (const r of results) for (const [k, v] of r.refusals) refusals.set(k, (refusals.get(k) ?? 0) + v);

@@ -4,6 +4,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { makeConfig, type Config } from '../../src/config/schema.js';
 import { silentLogger } from '../../src/log.js';
 import { startRelay, type RelayHandle } from '../../src/main.js';
@@ -118,8 +120,11 @@ async function load(n: number, seed: number, inFlight: number): Promise<HostLoad
   if (!relay) throw new Error('relay not started');
   const counts = await submitAll(relay, generateNotes(n, seed), inFlight);
   // the generated array is garbage now: collect it so RSS shows the relay, not the generator
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (gc) {
+  // (not --expose-gc on the command line: the verifier's worker threads inherit execArgv and
+  // refuse that flag)
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as (() => void) | undefined;
+  if (typeof gc === 'function') {
     gc();
     gc();
   }
@@ -184,6 +189,14 @@ function reply(r: HostReply, thenExit: boolean): void {
     if (thenExit) process.exit(0);
   });
 }
+
+// a crash inside the relay ends this host with one line on stderr; the parent sees the exit and
+// cleans up the data directory
+process.on('uncaughtException', (e: Error) => {
+  const at = e.stack?.split('\n')[1]?.trim() ?? '';
+  process.stderr.write(`relay host (pid ${process.pid}): uncaught ${e.name}: ${e.message} ${at}\n`);
+  process.exit(70);
+});
 
 // the parent died or let go: never linger, and never leave a temp data dir behind
 process.on('disconnect', () => {

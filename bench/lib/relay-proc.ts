@@ -1,6 +1,7 @@
 // Parent side of relay-host.ts: fork a relay in its own process (so the load generator does not
 // share its event loop or heap, and RSS is the relay's alone) and drive it over IPC.
 import { fork, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { HostConfigOverrides, HostLoaded, HostReply, HostRequest, HostStarted, HostStats } from './relay-host.js';
 
@@ -18,19 +19,22 @@ export interface RelayProc {
   resetPeak(): Promise<void>;
   /** close the relay (deleting a temp data dir) and wait for the process to exit */
   close(): Promise<void>;
+  /** whether the host exited on its own (crashed) before close() */
+  crashed(): boolean;
 }
 
 const HOST = fileURLToPath(new URL('./relay-host.js', import.meta.url));
 
 export async function spawnRelay(overrides: HostConfigOverrides = {}, opts: { dataDir?: string } = {}): Promise<RelayProc> {
   const child: ChildProcess = fork(HOST, [], {
-    execArgv: ['--expose-gc'],
+    execArgv: [],
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     serialization: 'advanced',
   });
   let nextId = 1;
   const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   let exited = false;
+  let closing = false;
   const exitP = new Promise<void>((resolve) => {
     child.once('exit', (code, signal) => {
       exited = true;
@@ -39,6 +43,7 @@ export async function spawnRelay(overrides: HostConfigOverrides = {}, opts: { da
       resolve();
     });
   });
+  child.on('error', (e) => process.stderr.write(`relay host: ${e.message}\n`));
   child.on('message', (m: HostReply) => {
     const w = waiting.get(m.id);
     if (!w) return;
@@ -47,11 +52,13 @@ export async function spawnRelay(overrides: HostConfigOverrides = {}, opts: { da
     else w.reject(new Error(`relay host: ${m.error}`));
   });
   const call = <T>(req: Without<HostRequest, 'id'>): Promise<T> => {
-    if (exited) return Promise.reject(new Error('relay host has exited'));
+    if (exited || !child.connected) return Promise.reject(new Error('relay host has exited'));
     const id = nextId++;
     return new Promise<T>((resolve, reject) => {
       waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      child.send({ ...req, id } as HostRequest);
+      child.send({ ...req, id } as HostRequest, (err) => {
+        if (err && waiting.delete(id)) reject(new Error(`relay host: ${err.message}`));
+      });
     });
   };
   let info: HostStarted;
@@ -67,8 +74,13 @@ export async function spawnRelay(overrides: HostConfigOverrides = {}, opts: { da
     load: (notes, seed, inFlight = 256) => call<HostLoaded>({ cmd: 'load', notes, seed, inFlight }),
     stats: () => call<HostStats>({ cmd: 'stats' }),
     resetPeak: () => call<void>({ cmd: 'resetPeak' }),
+    crashed: () => exited && !closing,
     async close() {
-      if (exited) return;
+      closing = true;
+      if (exited) {
+        if (opts.dataDir === undefined) rmSync(info.dataDir, { recursive: true, force: true });
+        return;
+      }
       const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
       try {
         await call<null>({ cmd: 'close' });
@@ -77,6 +89,8 @@ export async function spawnRelay(overrides: HostConfigOverrides = {}, opts: { da
       }
       await exitP;
       clearTimeout(timer);
+      // the host deletes its temp dir on a clean close; not if it crashed
+      if (opts.dataDir === undefined) rmSync(info.dataDir, { recursive: true, force: true });
     },
   };
 }
