@@ -1,0 +1,100 @@
+// Smoke test of the benches (bench/ingest, query, fanout, run): each runs as a child process at
+// tiny sizes and must print one JSON result with the expected rows and same-run ratios, so the
+// benches cannot rot between `npm run bench` runs. Figures are not checked, only their shape.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { BenchResult } from '../../bench/lib/output.js';
+import { renderTable } from '../../bench/run.js';
+
+function runBench(name: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const file = fileURLToPath(new URL(`../../bench/${name}.js`, import.meta.url));
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [file, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, GRASP_BENCH_CACHE: 'off' },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+async function result(name: string, args: string[]): Promise<BenchResult> {
+  const r = await runBench(name, args);
+  assert.equal(r.code, 0, `${name} exited ${r.code}\n${r.stderr.slice(-2000)}`);
+  const lines = r.stdout.trim().split('\n');
+  assert.equal(lines.length, 1, `${name}: stdout must be exactly one JSON line, got:\n${r.stdout.slice(0, 500)}`);
+  const res = JSON.parse(lines[0]!) as BenchResult;
+  assert.equal(res.bench, name);
+  assert.ok(res.command.includes(`${name}.js`));
+  assert.ok(res.rows.length > 0);
+  for (const row of res.rows) {
+    assert.equal(typeof row.metric, 'string');
+    assert.ok(Number.isFinite(row.value), `${row.metric}: value ${row.value}`);
+    assert.equal(typeof row.unit, 'string');
+    if (row.baseline !== undefined) {
+      assert.ok(row.baseline > 0, `${row.metric}: baseline ${row.baseline}`);
+      assert.ok(row.ratio !== undefined && Number.isFinite(row.ratio) && row.ratio > 0, `${row.metric}: ratio ${row.ratio}`);
+    }
+  }
+  return res;
+}
+
+const row = (res: BenchResult, prefix: string) => {
+  const r = res.rows.find((x) => x.metric.startsWith(prefix));
+  assert.ok(r, `${res.bench}: no row "${prefix}…" in ${res.rows.map((x) => x.metric).join(' / ')}`);
+  return r;
+};
+
+const results: BenchResult[] = [];
+
+test('ingest bench: throughput vs verify-only, 1×1, RSS, grasp vs open', { timeout: 60_000 }, async () => {
+  const res = await result('ingest', ['--events', '300', '--serial', '60', '--nip34-events', '200', '--nip34-repos', '5']);
+  const par = row(res, 'ingest notes 4×50');
+  assert.equal(par.unit, 'events/s');
+  assert.equal(par.goal, 0.8);
+  assert.ok(par.p50Ms !== undefined && par.p99Ms !== undefined);
+  row(res, 'ingest notes 1×1');
+  assert.ok(row(res, 'relay RSS').value > 0);
+  const g = row(res, 'ingest NIP-34');
+  assert.equal(g.goal, 0.9);
+  results.push(res);
+});
+
+test('query bench: REQ/s and EOSE latency per filter shape vs raw LMDB walk', { timeout: 60_000 }, async () => {
+  const res = await result('query', ['--events', '300', '--seconds', '0.1', '--limits', '100']);
+  for (const t of ['author', 'kind', 'tag', 'mixed']) {
+    const seq = row(res, `REQ ${t} limit 100, 1 conn sequential`);
+    assert.equal(seq.unit, 'REQ/s');
+    assert.ok(seq.p50Ms !== undefined && seq.p99Ms !== undefined);
+    row(res, `REQ ${t} limit 100, 1 conn 8 in flight`);
+  }
+  assert.ok(row(res, 'relay RSS after loading').value > 0);
+  results.push(res);
+});
+
+test('fanout bench: live delivery vs 1 subscription and index vs naive loop', { timeout: 60_000 }, async () => {
+  const res = await result('fanout', ['--events', '300', '--subs', '100', '--connections', '5', '--latency-events', '20', '--naive-ms', '100']);
+  row(res, 'fan-out: publish');
+  const d = row(res, 'fan-out: deliveries');
+  assert.match(d.note ?? '', /all delivered/);
+  row(res, 'fan-out: publish→delivery');
+  assert.match(row(res, 'live index').note ?? '', /same matches/);
+  results.push(res);
+});
+
+test('run.ts renders one markdown table with every row and the command', () => {
+  assert.ok(results.length > 0, 'needs the bench results above');
+  const table = renderTable(
+    results.map((r) => ({ bench: r.bench, ok: true, seconds: r.seconds, results: [r] })),
+    'npm run bench -- --quick',
+  );
+  assert.match(table, /Command: `npm run bench -- --quick`/);
+  assert.match(table, /\| bench \| metric \| value \|/);
+  const rows = results.reduce((a, r) => a + r.rows.length, 0);
+  assert.equal(table.split('\n').filter((l) => /^\| (ingest|query|fanout) \|/.test(l)).length, rows);
+});
