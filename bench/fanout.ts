@@ -61,7 +61,7 @@ function buildSubs(count: number, events: readonly NostrEvent[], seed: number): 
     }
     if (r < 0.88) return { kinds: [[0], [10002], [30617, 30618], [1621]][Math.floor(rand() * 4)]!, limit: 0 };
     if (r < 0.93) return { '#t': [pickOf(topics, () => 'nostr')], limit: 0 };
-    if (r < 0.98) return { ids: Array.from({ length: 1 + Math.floor(rand() * 5) }, () => anyEvent().id), limit: 0 };
+    if (r < 0.99) return { ids: Array.from({ length: 1 + Math.floor(rand() * 5) }, () => anyEvent().id), limit: 0 };
     return { limit: 0 };
   };
   return Array.from({ length: count }, () => (rand() < 0.1 ? [one(), one()] : [one()]));
@@ -116,6 +116,9 @@ interface LiveRun {
   ok: number;
   /** relay RSS with the subscriptions open, after both phases */
   rssMB: number;
+  /** CPU use during the throughput phase, as a fraction of one core: the relay process, this one */
+  relayCpu: number;
+  clientCpu: number;
 }
 
 /**
@@ -174,12 +177,18 @@ async function liveRun(
         };
       });
 
+    const cpu0 = (await relay.stats()).cpuMs;
+    const own0 = process.cpuUsage();
     const t0 = performance.now();
     const pub = await publisher.publish(events, inFlight, undefined, (id, t) => sent.set(id, t));
     const publishSeconds = (performance.now() - t0) / 1000;
     await waitDeliveries(5000);
     const deliveries = received;
     const seconds = (Math.max(lastDelivery, t0 + publishSeconds * 1000) - t0) / 1000;
+    const wall = performance.now() - t0;
+    const relayCpu = round(((await relay.stats()).cpuMs - cpu0) / wall, 2);
+    const own = process.cpuUsage(own0);
+    const clientCpu = round((own.user + own.system) / 1000 / wall, 2);
     const delivery = lat.percentiles();
 
     // unloaded latency: one event at a time
@@ -222,6 +231,8 @@ async function liveRun(
       idleExpected: latTotal,
       ok: pub.ok,
       rssMB: host.rssMB,
+      relayCpu,
+      clientCpu,
     };
   } finally {
     await relay.close();
@@ -284,7 +295,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     baseline: single.deliveriesPerSec,
     baselineName: 'deliveries/s, 1 subscription',
     ratio: ratio(many.deliveriesPerSec, single.deliveriesPerSec),
-    note: `${complete}; latency = EVENT sent → delivered, under load (1-sub p50 ${single.delivery.p50} / p99 ${single.delivery.p99} ms)`,
+    note: `${complete}; latency = EVENT sent → delivered, under load (1-sub p50 ${single.delivery.p50} / p99 ${single.delivery.p99} ms); CPU relay ${many.relayCpu} / load generator ${many.clientCpu} cores`,
   });
   rows.push({
     metric: `fan-out: publish→delivery, 1 in flight, ${subCount} subs`,

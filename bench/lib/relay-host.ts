@@ -43,6 +43,8 @@ export interface HostStats {
   heapUsedMB: number;
   storeEvents: number;
   connections: number;
+  /** CPU time (user + system) this process has used so far, ms; differences give utilisation */
+  cpuMs: number;
 }
 
 export type HostRequest =
@@ -74,6 +76,10 @@ export function benchConfig(overrides: HostConfigOverrides, dataDir: string): Co
 }
 
 const MB = 1024 * 1024;
+const cpuMs = (): number => {
+  const u = process.cpuUsage();
+  return Math.round((u.user + u.system) / 1000);
+};
 const mb = (x: number): number => Math.round((x / MB) * 10) / 10;
 
 let relay: RelayHandle | undefined;
@@ -162,6 +168,7 @@ async function handle(req: HostRequest): Promise<unknown> {
         heapUsedMB: mb(m.heapUsed),
         storeEvents: relay ? relay.store.stats().events : 0,
         connections: relay ? relay.connections() : 0,
+        cpuMs: cpuMs(),
       };
       return stats;
     }
