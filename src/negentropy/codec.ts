@@ -83,7 +83,12 @@ export class Writer {
   /** Append `len` bytes of `src` starting at `off`. */
   copy(src: Uint8Array, off: number, len: number): void {
     this.ensure(len);
-    this.buf.set(src.subarray(off, off + len), this.len);
+    const b = this.buf;
+    if (len <= 64) {
+      // short copies (bound prefixes, single ids): a loop beats allocating a subarray
+      let p = this.len;
+      for (let i = 0; i < len; i++) b[p++] = src[off + i];
+    } else b.set(src.subarray(off, off + len), this.len);
     this.len += len;
   }
 

@@ -135,6 +135,10 @@ class Engine {
     let prevIndex = 0;
     let skip = false;
     let afterInfinity = false;
+    // Out of room for splits: answer further mismatched ranges with our own fingerprint over the
+    // same bounds (the peer splits them next round) while that fits, instead of re-splitting
+    // everything after the cut from the top as the reference does.
+    let echoing = false;
 
     while (r.pos < q.length) {
       if (afterInfinity) throw new NegentropyError('range after the infinity bound');
@@ -147,7 +151,8 @@ class Engine {
       const upper = storage.lowerBound(prevIndex, n, cur.ts, cur.prefix, cur.len);
       const mark = out.len;
       const markTs = this.lastTsOut;
-      const skipBefore = skip;
+      const skipBefore: boolean = skip;
+      let echo = false;
 
       if (mode === MODE_SKIP) {
         skip = true;
@@ -164,6 +169,7 @@ class Engine {
         }
         r.pos += FINGERPRINT_SIZE;
         if (same) skip = true;
+        else if (echoing) echo = true;
         else {
           if (skip) {
             skip = false;
@@ -171,6 +177,14 @@ class Engine {
             out.varint(MODE_SKIP);
           }
           this.splitRange(lower, upper, cur);
+          if (out.len > softLimit) {
+            // no room for this split: roll it back and try the cheap answer instead
+            out.len = mark;
+            this.lastTsOut = markTs;
+            skip = skipBefore;
+            echoing = true;
+            echo = true;
+          }
         }
       } else if (mode === MODE_IDLIST) {
         const count = r.varint();
@@ -180,6 +194,9 @@ class Engine {
         if (initiator) {
           if (report) this.diff(lower, upper, q, idsOff, count, report);
           skip = true;
+        } else if (echoing) {
+          storage.fingerprintInto(lower, upper, this.fp, 0);
+          echo = true;
         } else {
           if (skip) {
             skip = false;
@@ -215,12 +232,23 @@ class Engine {
         throw new NegentropyError(`unexpected mode ${mode}`);
       }
 
-      if (out.len > softLimit) {
-        // drop this range's reply; what is left gets one fingerprint up to infinity
-        out.len = mark;
-        this.lastTsOut = markTs;
-        this.finish(lower, skipBefore);
-        return;
+      if (echo) {
+        // our fingerprint over the peer's bounds (this.fp holds it)
+        if (skip) {
+          this.encodeBound(this.prev);
+          out.varint(MODE_SKIP);
+        }
+        this.encodeBound(cur);
+        out.varint(MODE_FINGERPRINT);
+        out.copy(this.fp, 0, FINGERPRINT_SIZE);
+        skip = false;
+        if (out.len > softLimit) {
+          // not even that fits: everything from this range on gets one fingerprint
+          out.len = mark;
+          this.lastTsOut = markTs;
+          this.finish(lower, skipBefore);
+          return;
+        }
       }
       prevIndex = upper;
       this.cur = this.prev;
@@ -332,8 +360,9 @@ class Engine {
     if (len > ID_SIZE) throw new NegentropyError(`bound id prefix of ${len} bytes`);
     r.need(len, 'bound id prefix');
     const p = b.prefix;
-    p.set(r.buf.subarray(r.pos, r.pos + len));
-    p.fill(0, len);
+    const src = r.buf;
+    const at = r.pos;
+    for (let k = 0; k < ID_SIZE; k++) p[k] = k < len ? src[at + k] : 0;
     r.pos += len;
     b.len = len;
   }

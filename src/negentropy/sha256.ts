@@ -15,7 +15,6 @@ const K = new Int32Array([
 const W = new Int32Array(64);
 const H = new Int32Array(8);
 const block = new Uint8Array(64);
-const blockView = new DataView(block.buffer);
 
 /**
  * SHA-256 of `input[0, len)` (len ≤ 55); writes the first `outLen` (≤ 32) bytes of the digest to
@@ -23,13 +22,45 @@ const blockView = new DataView(block.buffer);
  */
 export function sha256Short(input: Uint8Array, len: number, out: Uint8Array, outOff: number, outLen: number): void {
   if (len > 55) throw new RangeError('sha256Short: input longer than one block');
-  block.set(input.subarray(0, len));
+  for (let i = 0; i < len; i++) block[i] = input[i];
   block[len] = 0x80;
   block.fill(0, len + 1, 62);
   const bits = len * 8;
   block[62] = (bits >>> 8) & 0xff;
   block[63] = bits & 0xff;
-  for (let i = 0; i < 16; i++) W[i] = blockView.getInt32(i * 4, false);
+  for (let i = 0; i < 16; i++) W[i] = (block[4 * i] << 24) | (block[4 * i + 1] << 16) | (block[4 * i + 2] << 8) | block[4 * i + 3];
+  compress(out, outOff, outLen);
+}
+
+/**
+ * The fingerprint hash without building its input: the 32-byte sum given as 8 little-endian
+ * 32-bit limbs (limb 0 least significant), followed by varint(count); first `outLen` digest bytes.
+ */
+export function sha256SumAndCount(limbs: Uint32Array, count: number, out: Uint8Array, outOff: number, outLen: number): void {
+  for (let k = 0; k < 8; k++) {
+    const d = limbs[k];
+    // byte j of the message is byte (j mod 4) of limb ⌊j/4⌋ (little-endian); words are big-endian
+    W[k] = ((d & 0xff) << 24) | ((d & 0xff00) << 8) | ((d >>> 8) & 0xff00) | (d >>> 24);
+  }
+  // the varint of count, then 0x80, zeros and the bit length, in message bytes 32..63
+  block.fill(0, 32, 64);
+  let len = 1;
+  for (let v = count; v >= 128; v = Math.floor(v / 128)) len++;
+  let c = count;
+  for (let i = len - 1; i >= 0; i--) {
+    const d = c % 128;
+    block[32 + i] = i === len - 1 ? d : d | 0x80;
+    c = Math.floor(c / 128);
+  }
+  block[32 + len] = 0x80;
+  const bits = (32 + len) * 8;
+  block[62] = (bits >>> 8) & 0xff;
+  block[63] = bits & 0xff;
+  for (let i = 8; i < 16; i++) W[i] = (block[4 * i] << 24) | (block[4 * i + 1] << 16) | (block[4 * i + 2] << 8) | block[4 * i + 3];
+  compress(out, outOff, outLen);
+}
+
+function compress(out: Uint8Array, outOff: number, outLen: number): void {
   for (let i = 16; i < 64; i++) {
     const w15 = W[i - 15];
     const w2 = W[i - 2];

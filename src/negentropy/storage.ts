@@ -2,9 +2,9 @@
 // 256-bit little-endian integers (8 Uint32 limbs per item) make any range fingerprint O(1), and
 // bounds are found by binary search. buildItems turns (timestamp, hex id) pairs into that layout.
 import type { NegentropyItems } from '../store/types.js';
-import { FINGERPRINT_SIZE, ID_SIZE, Writer } from './codec.js';
+import { FINGERPRINT_SIZE, ID_SIZE } from './codec.js';
 import { NegentropyError } from './errors.js';
-import { sha256Short } from './sha256.js';
+import { sha256SumAndCount } from './sha256.js';
 
 export type { NegentropyItems };
 
@@ -66,9 +66,7 @@ export class NegentropyStorage {
   readonly ids: Uint8Array;
   /** sums[8 i + k] = limb k of (ids[0] + … + ids[i − 1]) mod 2^256; limb 0 least significant */
   private readonly sums: Uint32Array;
-  private readonly fpInput = new Uint8Array(ID_SIZE + 10);
-  private readonly fpView = new DataView(this.fpInput.buffer);
-  private readonly countWriter = new Writer(10);
+  private readonly limbs = new Uint32Array(8);
 
   constructor(items: NegentropyItems) {
     const n = items.count;
@@ -177,7 +175,7 @@ export class NegentropyStorage {
   /** Write the 16-byte fingerprint of items [lo, hi) to `out` at `off`. */
   fingerprintInto(lo: number, hi: number, out: Uint8Array, off: number): void {
     const s = this.sums;
-    const v = this.fpView;
+    const limbs = this.limbs;
     const pa = 8 * lo;
     const pb = 8 * hi;
     let borrow = 0;
@@ -187,14 +185,9 @@ export class NegentropyStorage {
         d += 0x100000000;
         borrow = 1;
       } else borrow = 0;
-      v.setUint32(4 * k, d, true);
+      limbs[k] = d;
     }
-    const cw = this.countWriter;
-    cw.reset();
-    cw.varint(hi - lo);
-    const input = this.fpInput;
-    input.set(cw.buf.subarray(0, cw.len), ID_SIZE);
-    sha256Short(input, ID_SIZE + cw.len, out, off, FINGERPRINT_SIZE);
+    sha256SumAndCount(limbs, hi - lo, out, off, FINGERPRINT_SIZE);
   }
 
   /** The 16-byte fingerprint of items [lo, hi). */
