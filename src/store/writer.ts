@@ -1,0 +1,339 @@
+// The single write path of the store: batches insert() calls into one LMDB write transaction,
+// applies duplicate / NIP-09 tombstone / NIP-40 / replaceable-addressable / kind-5 semantics in
+// order, and resolves each promise only once the batch is durable. No query logic here.
+//
+// Durability: lmdb-js's async transaction callbacks do not run with the native build in use
+// (the callback is never invoked), so a batch is decided synchronously against committed state
+// plus an in-memory overlay of the batch's own writes, then written with `env.batch()` (atomic,
+// one transaction) and the results are released after `env.flushed` (overlappingSync: the fsync
+// happens off the writer lock, and we still wait for it). Batches run one at a time, so the
+// committed state a batch reads is never stale.
+import type { Database } from 'lmdb';
+import type { Logger } from '../log.js';
+import { isHex64, kindClass, parseAddress, expirationOf, type NostrEvent } from '../nostr/event.js';
+import type { InsertResult } from './types.js';
+import type { Dbs } from './dbs.js';
+import {
+  ID_LEN,
+  TS_LEN,
+  addressKey,
+  compareIds,
+  headValue,
+  hexToBytes,
+  idTombstoneKey,
+  readTs,
+  tsBytes,
+  EMPTY,
+} from './keys.js';
+import { eventAddressKey, indexEntries, isTombstoned, type View } from './event-index.js';
+
+/** Events decided per write transaction at most (keeps each synchronous phase short). */
+const MAX_BATCH = 2000;
+/** Expired events removed per write transaction by purgeExpired. */
+const PURGE_CHUNK = 2000;
+
+type AnyDb = Database<unknown, Buffer>;
+interface Entry {
+  key: Buffer;
+  value: unknown;
+  removed: boolean;
+}
+
+/** Uncommitted writes of one batch, readable before commit, with per-event rollback. */
+class Overlay implements View {
+  private readonly maps = new Map<AnyDb, Map<string, Entry>>();
+  private journal: Array<[Map<string, Entry>, string, Entry | undefined]> = [];
+
+  private map(db: AnyDb): Map<string, Entry> {
+    let m = this.maps.get(db);
+    if (m === undefined) this.maps.set(db, (m = new Map()));
+    return m;
+  }
+
+  get<V>(db: Database<V, Buffer>, key: Buffer): V | undefined {
+    const e = this.maps.get(db as AnyDb)?.get(key.toString('latin1'));
+    if (e !== undefined) return e.removed ? undefined : (e.value as V);
+    return db.get(key);
+  }
+
+  exists<V>(db: Database<V, Buffer>, key: Buffer): boolean {
+    const e = this.maps.get(db as AnyDb)?.get(key.toString('latin1'));
+    if (e !== undefined) return !e.removed;
+    return db.doesExist(key);
+  }
+
+  put<V>(db: Database<V, Buffer>, key: Buffer, value: V): void {
+    this.set(db as AnyDb, key, value, false);
+  }
+
+  remove<V>(db: Database<V, Buffer>, key: Buffer): void {
+    this.set(db as AnyDb, key, undefined, true);
+  }
+
+  private set(db: AnyDb, key: Buffer, value: unknown, removed: boolean): void {
+    const m = this.map(db);
+    const s = key.toString('latin1');
+    this.journal.push([m, s, m.get(s)]);
+    m.set(s, { key, value, removed });
+  }
+
+  /** Forget the undo journal (the current event succeeded). */
+  keep(): void {
+    this.journal = [];
+  }
+
+  /** Undo everything since the last keep() (the current event failed half-way). */
+  rollback(): void {
+    for (let i = this.journal.length - 1; i >= 0; i--) {
+      const [m, s, prev] = this.journal[i]!;
+      if (prev === undefined) m.delete(s);
+      else m.set(s, prev);
+    }
+    this.journal = [];
+  }
+
+  get size(): number {
+    let n = 0;
+    for (const m of this.maps.values()) n += m.size;
+    return n;
+  }
+
+  /** Write everything in one atomic batch; resolves when committed. */
+  commit(env: Dbs['env']): Promise<boolean> {
+    return env.batch(() => {
+      for (const [db, m] of this.maps) {
+        for (const e of m.values()) {
+          if (e.removed) void db.remove(e.key);
+          else void db.put(e.key, e.value);
+        }
+      }
+    });
+  }
+}
+
+type Job =
+  | { type: 'insert'; event: NostrEvent; raw: string; resolve: (r: InsertResult) => void }
+  | { type: 'purge'; now: number; resolve: (r: PurgeChunk) => void };
+
+interface PurgeChunk {
+  removed: number;
+  more: boolean;
+}
+
+export interface WriterHooks {
+  /** seconds since the epoch */
+  now(): number;
+  /** after each durable commit */
+  committed(): void;
+}
+
+export class Writer {
+  private queue: Job[] = [];
+  private running: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly dbs: Dbs,
+    private readonly log: Logger,
+    private readonly hooks: WriterHooks,
+  ) {}
+
+  insert(event: NostrEvent, raw: string): Promise<InsertResult> {
+    if (this.closed) return Promise.resolve(errorResult('error: store is closed'));
+    return new Promise((resolve) => {
+      this.queue.push({ type: 'insert', event, raw, resolve });
+      this.kick();
+    });
+  }
+
+  async purgeExpired(now: number): Promise<number> {
+    let total = 0;
+    for (;;) {
+      if (this.closed) return total;
+      const r = await new Promise<PurgeChunk>((resolve) => {
+        this.queue.push({ type: 'purge', now, resolve });
+        this.kick();
+      });
+      total += r.removed;
+      if (!r.more) return total;
+    }
+  }
+
+  /** Stop accepting writes and wait for queued ones to be durable. */
+  async close(): Promise<void> {
+    this.closed = true;
+    while (this.running !== undefined) await this.running;
+  }
+
+  private kick(): void {
+    if (this.running !== undefined) return; // the running loop picks the job up after its commit
+    this.running = new Promise<void>((resolve) => {
+      // setImmediate: every insert() made in this tick joins the first batch
+      setImmediate(() => {
+        this.loop().then(resolve, (err: unknown) => {
+          this.log.error({ err }, 'store writer loop failed');
+          resolve();
+        });
+      });
+    }).finally(() => {
+      this.running = undefined;
+      if (this.queue.length > 0) this.kick();
+    });
+  }
+
+  private async loop(): Promise<void> {
+    while (this.queue.length > 0) {
+      const jobs = this.queue.length <= MAX_BATCH ? this.queue : this.queue.slice(0, MAX_BATCH);
+      this.queue = jobs === this.queue ? [] : this.queue.slice(MAX_BATCH);
+      await this.runBatch(jobs);
+    }
+  }
+
+  private async runBatch(jobs: Job[]): Promise<void> {
+    const ov = new Overlay();
+    const now = this.hooks.now();
+    const results: Array<InsertResult | PurgeChunk> = [];
+    for (const job of jobs) {
+      if (job.type === 'purge') {
+        results.push(this.purgeInto(ov, job.now));
+        continue;
+      }
+      try {
+        results.push(this.applyInsert(ov, job.event, job.raw, now));
+        ov.keep();
+      } catch (err) {
+        ov.rollback();
+        this.log.error({ err, id: job.event?.id }, 'store insert failed');
+        results.push(errorResult('error: could not store the event'));
+      }
+    }
+    let failed = false;
+    if (ov.size > 0) {
+      try {
+        await ov.commit(this.dbs.env);
+        await this.dbs.env.flushed;
+      } catch (err) {
+        this.log.error({ err }, 'store commit failed');
+        failed = true;
+      }
+      this.hooks.committed();
+    }
+    jobs.forEach((job, i) => {
+      const r = results[i]!;
+      if (job.type === 'insert') {
+        const ir = r as InsertResult;
+        job.resolve(failed && ir.status === 'stored' ? errorResult('error: could not save the event') : ir);
+      } else job.resolve(failed ? { removed: 0, more: false } : (r as PurgeChunk));
+    });
+  }
+
+  /** Decide one event against committed state + this batch, staging its writes in `ov`. */
+  private applyInsert(ov: Overlay, ev: NostrEvent, raw: string, now: number): InsertResult {
+    const dbs = this.dbs;
+    if (!isHex64(ev.id) || !isHex64(ev.pubkey)) return errorResult('invalid: malformed id or pubkey');
+    const id = hexToBytes(ev.id);
+    const pk = hexToBytes(ev.pubkey);
+    if (ov.exists(dbs.events, id)) return { status: 'duplicate' };
+    if (isTombstoned(dbs, ov, ev, id, pk)) {
+      return { status: 'rejected', reason: 'deleted', message: 'deleted: this event was deleted by its author' };
+    }
+    const exp = expirationOf(ev);
+    if (exp !== undefined && exp <= now) {
+      return { status: 'rejected', reason: 'expired', message: 'expired: this event has expired (NIP-40)' };
+    }
+    const replaced: string[] = [];
+    const ak = eventAddressKey(ev, pk);
+    if (ak !== undefined) {
+      const head = ov.get(dbs.heads, ak);
+      if (head !== undefined) {
+        const hts = readTs(head, 0);
+        if (hts > ev.created_at || (hts === ev.created_at && compareIds(head, TS_LEN, id, 0) < 0)) {
+          return {
+            status: 'rejected',
+            reason: 'replaced',
+            message: 'replaced: have a newer version of this replaceable event',
+          };
+        }
+        const oldId = Buffer.from(head.subarray(TS_LEN, TS_LEN + ID_LEN));
+        if (this.removeEvent(ov, oldId) !== undefined) replaced.push(oldId.toString('hex'));
+      }
+      ov.put(dbs.heads, ak, headValue(ev.created_at, id));
+    }
+    ov.put(dbs.events, id, raw);
+    for (const [db, key, value] of indexEntries(dbs, ev, id, pk)) ov.put(db, key, value);
+    const deleted = ev.kind === 5 ? this.applyDeletion(ov, ev, pk) : [];
+    return { status: 'stored', replaced, deleted };
+  }
+
+  /** NIP-09: remove the author's own events named by `e` and `a` tags, and write tombstones. */
+  private applyDeletion(ov: Overlay, del: NostrEvent, pk: Buffer): string[] {
+    const dbs = this.dbs;
+    const deleted = new Set<string>();
+    for (const t of del.tags) {
+      if (!Array.isArray(t) || typeof t[1] !== 'string') continue;
+      if (t[0] === 'e' && isHex64(t[1])) {
+        const tid = hexToBytes(t[1]);
+        ov.put(dbs.delIds, idTombstoneKey(tid, pk), EMPTY);
+        const raw = ov.get(dbs.events, tid);
+        if (raw === undefined) continue;
+        const target = JSON.parse(raw) as NostrEvent;
+        if (target.pubkey !== del.pubkey || target.kind === 5) continue;
+        if (this.removeEvent(ov, tid, target) !== undefined) deleted.add(t[1]);
+      } else if (t[0] === 'a') {
+        const addr = parseAddress(t[1]);
+        if (addr === undefined || addr.pubkey !== del.pubkey) continue;
+        const cls = kindClass(addr.kind);
+        if (cls !== 'replaceable' && cls !== 'addressable') continue;
+        const ak = addressKey(addr.kind, pk, cls === 'addressable' ? addr.d : '');
+        const prev = ov.get(dbs.delAddrs, ak);
+        if (prev === undefined || readTs(prev, 0) < del.created_at) ov.put(dbs.delAddrs, ak, tsBytes(del.created_at));
+        const head = ov.get(dbs.heads, ak);
+        if (head === undefined || readTs(head, 0) > del.created_at) continue;
+        const hid = Buffer.from(head.subarray(TS_LEN, TS_LEN + ID_LEN));
+        if (this.removeEvent(ov, hid) !== undefined) deleted.add(hid.toString('hex'));
+      }
+    }
+    return [...deleted];
+  }
+
+  /** Stage removal of a stored event and all its index entries (and its head, if it is one). */
+  private removeEvent(ov: Overlay, id: Buffer, known?: NostrEvent): NostrEvent | undefined {
+    const dbs = this.dbs;
+    let ev = known;
+    if (ev === undefined) {
+      const raw = ov.get(dbs.events, id);
+      if (raw === undefined) return undefined;
+      ev = JSON.parse(raw) as NostrEvent;
+    }
+    const pk = hexToBytes(ev.pubkey);
+    for (const [db, key] of indexEntries(dbs, ev, id, pk)) ov.remove(db, key);
+    ov.remove(dbs.events, id);
+    const ak = eventAddressKey(ev, pk);
+    if (ak !== undefined) {
+      const head = ov.get(dbs.heads, ak);
+      if (head !== undefined && compareIds(head, TS_LEN, id, 0) === 0) ov.remove(dbs.heads, ak);
+    }
+    return ev;
+  }
+
+  /** Stage removal of events whose expiration ≤ now (at most PURGE_CHUNK per call). */
+  private purgeInto(ov: Overlay, now: number): PurgeChunk {
+    let n = 0;
+    const keys = [...this.dbs.expiry.getKeys({ end: tsBytes(now + 1), limit: PURGE_CHUNK })];
+    for (const key of keys) {
+      try {
+        if (this.removeEvent(ov, key.subarray(TS_LEN, TS_LEN + ID_LEN)) !== undefined) n++;
+        else ov.remove(this.dbs.expiry, key); // an orphan entry: drop it so the purge terminates
+        ov.keep();
+      } catch (err) {
+        ov.rollback();
+        this.log.error({ err }, 'purge of an expired event failed');
+      }
+    }
+    return { removed: n, more: keys.length === PURGE_CHUNK };
+  }
+}
+
+function errorResult(message: string): InsertResult {
+  return { status: 'rejected', reason: 'error', message };
+}
