@@ -47,6 +47,12 @@ export function parseHostSpec(entry: string): HostSpec | undefined {
  * `evil-git.example.com.attacker.net` is not `git.example.com`.
  */
 export function urlIsService(url: string, schemes: readonly string[], hosts: readonly HostSpec[]): boolean {
+  // Cheap necessary condition before parsing (most URLs name other hosts); skipped when
+  // percent-encoding could spell the host differently.
+  if (!url.includes('%')) {
+    const lower = url.toLowerCase();
+    if (!hosts.some((h) => lower.includes(h.hostname))) return false;
+  }
   const u = parseUrl(url);
   if (u === undefined) return false;
   const scheme = u.protocol.toLowerCase();

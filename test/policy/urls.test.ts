@@ -49,6 +49,7 @@ test('urlIsService: parsed host[:port], never a substring', () => {
     'http://git.example.com/r.git',
     'https://git.example.com./r.git',
     'http://127.0.0.1:7777/npub1x/r.git',
+    'https://git%2Eexample.com/r.git', // WHATWG URL decodes percent-encoded hosts
   ];
   const no = [
     'https://evil-git.example.com.attacker.net/r.git',
