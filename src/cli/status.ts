@@ -126,8 +126,8 @@ export async function cmdStatus(args: ParsedArgs, output: StatusOutput = default
     }
     report = (await res.json()) as StatusReport;
   } catch (e) {
-    const cause = (e as { cause?: { code?: string } }).cause?.code;
-    output.error(`grasp-relay status: cannot reach ${url}: ${cause ?? (e as Error).message}\n`);
+    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+    output.error(`grasp-relay status: cannot reach ${url}: ${cause?.code ?? cause?.message ?? (e as Error).message}\n`);
     return 1;
   }
   if (args.options.has('json')) output.write(JSON.stringify(report, null, 2) + '\n');

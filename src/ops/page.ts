@@ -78,12 +78,12 @@ export function renderMain(r: StatusReport): string {
   const stored = r.ingest.stored ?? 0;
   const refused = (r.ingest.invalid ?? 0) + (r.ingest['bad-signature'] ?? 0) + (r.ingest.policy ?? 0) + (r.ingest['store-refused'] ?? 0);
   const cards = [
-    card('Uptime', e(formatDuration(rel.uptimeSeconds)), 'uptime'),
-    card('Events stored', e(formatCount(r.store.events)), 'events'),
-    card('Store size', e(formatBytes(r.store.bytes)), 'bytes'),
-    card('Connections', e(formatCount(r.connections)), 'connections'),
-    card('Repositories', e(formatCount(r.repositories.total)), 'repositories'),
-    card('Sync peers', sync.enabled ? `${sync.totals.connected} / ${sync.totals.peers} <span class="sub">connected</span>` : '<span class="muted">sync off</span>', 'peers'),
+    card('Uptime', e(formatDuration(rel.uptimeSeconds)), 'card-uptime'),
+    card('Events stored', e(formatCount(r.store.events)), 'card-events'),
+    card('Store size', e(formatBytes(r.store.bytes)), 'card-bytes'),
+    card('Connections', e(formatCount(r.connections)), 'card-connections'),
+    card('Repositories', e(formatCount(r.repositories.total)), 'card-repositories'),
+    card('Sync peers', sync.enabled ? `${sync.totals.connected} / ${sync.totals.peers} <span class="sub">connected</span>` : '<span class="muted">sync off</span>', 'card-peers'),
   ].join('');
   const facts: Array<[string, string]> = [
     ['Version', `${rel.version}`],

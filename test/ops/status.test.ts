@@ -3,6 +3,8 @@
 // revealed; and `grasp-relay status` printing the same report as tables.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { npubEncode } from 'nostr-tools/nip19';
 import { cmdStatus, formatStatus, statusUrl, type StatusOutput } from '../../src/cli/status.js';
 import { parseArgs } from '../../src/cli/args.js';
@@ -208,11 +210,16 @@ test('grasp-relay status prints the summary and the repositories as a table', as
 });
 
 test('grasp-relay status explains an unreachable relay and exits 1', async () => {
+  // a loopback port that was just free: nothing listens there
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  await new Promise<void>((r) => server.close(() => r()));
   const o = capture();
-  // port 1 on loopback: nothing listens there
-  const code = await cmdStatus(parseArgs(['status', '--url', 'http://127.0.0.1:1']), o);
+  const code = await cmdStatus(parseArgs(['status', '--url', `http://127.0.0.1:${port}`]), o);
   assert.equal(code, 1);
-  assert.match(o.err, /cannot reach http:\/\/127\.0\.0\.1:1\/status: ECONNREFUSED/);
+  assert.equal(o.out, '');
+  assert.equal(o.err, `grasp-relay status: cannot reach http://127.0.0.1:${port}/status: ECONNREFUSED\n`);
   assert.equal(statusUrl('wss://relay.example.com/some/path'), 'https://relay.example.com/status');
   assert.equal(statusUrl('127.0.0.1:7777'), 'http://127.0.0.1:7777/status');
 });
