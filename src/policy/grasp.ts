@@ -1,7 +1,7 @@
 // The GRASP-01 write policy rules (design/grasp.md §2): blocked authors, announcements (30617),
 // state (30618), 10317, deletions (kind 5) and the related-event rule for every other kind.
 // Pure: a function of (event, read-only store, compiled config); every lookup is an index lookup.
-import { dTag, eventAddress, isHex64, kindClass, parseAddress, type NostrEvent } from '../nostr/event.js';
+import { dTag, eventAddress, isHex64, kindClass, parseAddress, type Filter, type NostrEvent } from '../nostr/event.js';
 import type { StoreReader } from '../store/types.js';
 import type { PolicyConfig, ServiceConfig } from '../config/schema.js';
 import type { PolicyDecision, RejectCode, RejectPrefix } from './types.js';
@@ -222,6 +222,29 @@ const deleteOthers = (): PolicyDecision =>
 
 // ---- related-event rule --------------------------------------------------------------------
 
+/**
+ * Kinds accepted without being related to anything (10317 always; kind 5 when it deletes the
+ * author's own events). They never anchor the related-event rule, neither as the target of a
+ * back reference nor as the source of a forward reference: otherwise anyone could publish a 10317
+ * (or an own-deletion) tagging arbitrary ids or addresses and so open the relay to those events.
+ */
+export const UNANCHORED_KINDS: ReadonlySet<number> = new Set([KIND_DELETION, KIND_GRASP_LIST]);
+
+/** Stored referrers looked at per forward-reference lookup (newest first). */
+const FORWARD_CANDIDATES = 16;
+
+/**
+ * Whether a stored event of an anchoring kind carries tag `[letter, value]`. One tag-index range
+ * walk, at most FORWARD_CANDIDATES events. (With a kind-aware StoreReader.hasTagValue this would
+ * read the kind from the index entry without loading events.)
+ */
+function referencedByAnchor(store: StoreReader, letter: string, value: string): boolean {
+  const filter: Filter = {};
+  filter[`#${letter}`] = [value];
+  for (const s of store.querySync(filter, FORWARD_CANDIDATES)) if (!UNANCHORED_KINDS.has(s.event.kind)) return true;
+  return false;
+}
+
 function checkRelated(ev: NostrEvent, store: StoreReader): PolicyDecision {
   const missing: string[] = [];
   // Back references: addresses (a, A, q with ':') and ids (e, E, q without ':') of stored events.
@@ -235,21 +258,24 @@ function checkRelated(ev: NostrEvent, store: StoreReader): PolicyDecision {
       const addr = parseAddress(v);
       if (addr === undefined) continue;
       const cls = kindClass(addr.kind);
-      if (cls !== 'addressable' && cls !== 'replaceable') continue;
+      if ((cls !== 'addressable' && cls !== 'replaceable') || UNANCHORED_KINDS.has(addr.kind)) continue;
       if (store.getReplaceable(addr.kind, addr.pubkey, addr.d) !== undefined) return ACCEPT;
       missing.push(v);
     } else if (isIdTag) {
       if (!isHex64(v)) continue;
-      if (store.has(v)) return ACCEPT;
-      missing.push(v);
+      const s = store.get(v);
+      if (s === undefined) missing.push(v);
+      else if (!UNANCHORED_KINDS.has(s.event.kind)) return ACCEPT;
     }
   }
   // Forward references: a stored event already tags this id (or this address). One lookup per
   // tag letter: a filter with both #e and #E would AND them.
-  if (store.hasTagValue('e', ev.id) || store.hasTagValue('E', ev.id) || store.hasTagValue('q', ev.id)) return ACCEPT;
+  if (referencedByAnchor(store, 'e', ev.id) || referencedByAnchor(store, 'E', ev.id) || referencedByAnchor(store, 'q', ev.id)) return ACCEPT;
   const address = eventAddress(ev);
   if (address !== undefined) {
-    if (store.hasTagValue('a', address) || store.hasTagValue('A', address) || store.hasTagValue('q', address)) return ACCEPT;
+    if (referencedByAnchor(store, 'a', address) || referencedByAnchor(store, 'A', address) || referencedByAnchor(store, 'q', address)) {
+      return ACCEPT;
+    }
   }
   return reject('restricted', 'unrelated', 'event does not reference an accepted repository or event', missing);
 }

@@ -80,6 +80,13 @@ const articleRefUpperA = sign(X, { kind: 1, tags: [['a', addr(O, 'repo')], ['A',
 
 const UNKNOWN_ID = 'f'.repeat(64);
 
+// Events accepted without relation (10317, own deletions) must not anchor anything else.
+const spam = sign(X, { kind: 1, content: 'buy now' });
+const spamList = sign(X, { kind: 10317, tags: [['g', `wss://${HOST}`], ['e', spam.id], ['q', spam.id], ['a', `30023:${X.pk}:spam`]] });
+const spamArticle = sign(X, { kind: 30023, tags: [['d', 'spam']], content: 'buy now' });
+const ownDeletion = sign(X, { kind: 5, tags: [['a', `30023:${X.pk}:old`], ['q', spam.id], ['E', spam.id]] });
+const laterArticle = sign(X, { kind: 30023, tags: [['d', 'old']], content: 'newer than the deletion' });
+
 // ---- the table ---------------------------------------------------------------------------------
 
 type Overrides = { service?: Partial<Config['service']>; policy?: Partial<Config['policy']> };
@@ -494,6 +501,24 @@ const cases: Case[] = [
     want: unrelated('none'),
   },
 
+  // -- unanchored kinds (10317, kind 5) never relate other events
+  { name: '10317 tagging an id does not admit it (forward e/q)', stored: [repo, spamList], event: spam, want: unrelated('none') },
+  { name: '10317 tagging an address does not admit it (forward a)', stored: [repo, spamList], event: spamArticle, want: unrelated('none') },
+  {
+    name: 'a reference to a stored 10317 is not a relation',
+    stored: [spamList],
+    event: sign(X, { kind: 1, tags: [['a', `10317:${X.pk}:`]] }),
+    want: unrelated('none'),
+  },
+  { name: 'own deletion tagging an id does not admit it (forward q/E)', stored: [ownDeletion], event: spam, want: unrelated('none') },
+  { name: 'own deletion of an address does not admit a later version', stored: [ownDeletion], event: laterArticle, want: unrelated('none') },
+  {
+    name: 'a reference to a stored deletion is not a relation',
+    stored: [ownDeletion],
+    event: sign(X, { kind: 1, tags: [['e', ownDeletion.id]] }),
+    want: unrelated('none'),
+  },
+
   // -- kind 5
   {
     name: 'deletion of the author’s own stored issue',
@@ -582,10 +607,17 @@ function recording(store: StoreReader, calls: string[]): StoreReader {
         const name = String(prop);
         calls.push(name);
         if (name === 'querySync') {
+          // Only tight index lookups: announcements by d, or the referrers of one tag value.
           const f = args[0] as Filter;
-          assert.deepEqual(Object.keys(f).sort(), ['#d', 'kinds'], 'querySync only by kind and #d');
-          assert.deepEqual(f.kinds, [30617]);
-          assert.equal(f['#d']!.length, 1);
+          const keys = Object.keys(f).sort();
+          if (keys.length === 1) {
+            assert.match(keys[0]!, /^#[eEqaA]$/);
+          } else {
+            assert.deepEqual(keys, ['#d', 'kinds'], 'querySync only by kind and #d');
+            assert.deepEqual(f.kinds, [30617]);
+          }
+          for (const k of keys) assert.equal((f[k as `#${string}`] ?? [])!.length, 1);
+          assert.ok((args[1] as number) <= 2000);
         }
         assert.ok(['get', 'has', 'getReplaceable', 'hasTagValue', 'querySync'].includes(name), `unexpected store call ${name}`);
         return (v as (...a: unknown[]) => unknown).apply(target, args);
