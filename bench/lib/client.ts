@@ -203,7 +203,7 @@ export function toRawEvents(events: ReadonlyArray<{ id: string }>): RawEvent[] {
  * Open `connections` clients, deal `events` out round-robin (so global order is roughly kept),
  * publish with `inFlight` per connection, close them. Throughput counts every answered EVENT.
  */
-export async function publishParallel(
+export function publishParallel(
   url: string,
   events: readonly RawEvent[],
   connections: number,
@@ -211,23 +211,43 @@ export async function publishParallel(
   /** runs after the last OK, before the connections close (e.g. read the relay's RSS) */
   beforeClose?: () => Promise<void>,
 ): Promise<PublishStats> {
+  return publishWaves(url, [events], connections, inFlight, beforeClose);
+}
+
+/** As publishParallel, one wave after another: a wave starts once every EVENT before it has its OK. */
+export async function publishWaves(
+  url: string,
+  waves: ReadonlyArray<readonly RawEvent[]>,
+  connections: number,
+  inFlight: number,
+  beforeClose?: () => Promise<void>,
+): Promise<PublishStats> {
   const clients = await Promise.all(Array.from({ length: connections }, () => LoadClient.connect(url)));
-  const shares: RawEvent[][] = clients.map(() => []);
-  events.forEach((e, i) => shares[i % connections]!.push(e));
-  const lat = new Samples(events.length);
+  const total = waves.reduce((a, w) => a + w.length, 0);
+  const lat = new Samples(total);
+  const refusals = new Map<string, number>();
+  let ok = 0;
+  let refused = 0;
   const t0 = performance.now();
-  const results = await Promise.all(clients.map((c, i) => c.publish(shares[i]!, inFlight, lat)));
+  for (const wave of waves) {
+    const shares: RawEvent[][] = clients.map(() => []);
+    wave.forEach((e, i) => shares[i % connections]!.push(e));
+    const results = await Promise.all(clients.map((c, i) => c.publish(shares[i]!, inFlight, lat)));
+    for (const r of results) {
+      ok += r.ok;
+      refused += r.refused;
+      for (const [k, v] of r.refusals) refusals.set(k, (refusals.get(k) ?? 0) + v);
+    }
+  }
   const seconds = (performance.now() - t0) / 1000;
   await beforeClose?.();
   await Promise.all(clients.map((c) => c.close()));
-  const refusals = new Map<string, number>();
-  for (const r of results) for (const [k, v] of r.refusals) refusals.set(k, (refusals.get(k) ?? 0) + v);
   return {
-    events: events.length,
-    ok: results.reduce((a, r) => a + r.ok, 0),
-    refused: results.reduce((a, r) => a + r.refused, 0),
+    events: total,
+    ok,
+    refused,
     seconds: round(seconds, 3),
-    eventsPerSec: Math.round(events.length / seconds),
+    eventsPerSec: Math.round(total / seconds),
     okLatency: percentiles(lat.values()),
     refusals: Object.fromEntries([...refusals.entries()].sort((a, b) => b[1] - a[1]).slice(0, 5)),
   };
