@@ -38,8 +38,8 @@ function repoRow(r: RepositoryInfo): string {
   const desc = r.description ? `<div class="desc">${e(r.description.length > 200 ? r.description.slice(0, 200) + '…' : r.description)}</div>` : '';
   return (
     `<tr class="repo"><td><strong class="repo-name">${e(r.name)}</strong>${r.name !== r.d ? ` <span class="muted">(${e(r.d)})</span>` : ''}${desc}</td>` +
-    `<td><code title="${e(r.owner)}">${e(shortNpub(r.owner))}</code></td>` +
-    `<td>${urlList(r.clone, true)}</td><td>${urlList(r.relays, false)}</td></tr>`
+    `<td class="owner"><code title="${e(r.owner)}">${e(shortNpub(r.owner))}</code></td>` +
+    `<td class="urls">${urlList(r.clone, true)}</td><td class="relays">${urlList(r.relays, false)}</td></tr>`
   );
 }
 
@@ -100,7 +100,7 @@ export function renderMain(r: StatusReport): string {
   const repoTable =
     repos.items.length === 0
       ? '<p class="muted empty">No repositories yet. An announcement (kind 30617) that lists this service in its clone and relays tags makes one.</p>'
-      : `<table><thead><tr><th scope="col">Repository</th><th scope="col">Owner</th><th scope="col">Clone</th><th scope="col">Relays</th></tr></thead><tbody>${repos.items.map(repoRow).join('')}</tbody></table>` +
+      : `<table class="repos"><thead><tr><th scope="col">Repository</th><th scope="col">Owner</th><th scope="col">Clone</th><th scope="col">Relays</th></tr></thead><tbody>${repos.items.map(repoRow).join('')}</tbody></table>` +
         (repos.total > repos.items.length ? `<p class="muted">Showing the ${repos.items.length} newest of ${formatCount(repos.total)}.</p>` : '');
 
   const peers = sortPeers(sync.peers);
@@ -118,8 +118,8 @@ export function renderMain(r: StatusReport): string {
     `<p class="url"><code>${e(rel.url)}</code> <span class="muted">· ${e(rel.hosts.join(', '))}</span></p></header>` +
     `<section class="cards">${cards}</section>` +
     `<section><dl class="facts">${factList}</dl></section>` +
-    `<section id="repositories"><h2>Repositories hosted</h2>${repoTable}</section>` +
-    `<section id="sync"><h2>Peer relays</h2>${peerTable}</section>` +
+    `<section id="repositories"><h2>Repositories hosted</h2><div class="scroll">${repoTable}</div></section>` +
+    `<section id="sync"><h2>Peer relays</h2><div class="scroll">${peerTable}</div></section>` +
     `<footer class="muted">Updated <time datetime="${new Date(r.now * 1000).toISOString()}">${new Date(r.now * 1000).toISOString().replace('T', ' ').slice(0, 19)} UTC</time>` +
     ` · refreshes every ${REFRESH_SECONDS}s · <a href="/status">/status</a> (JSON) · <a href="/metrics">/metrics</a></footer>` +
     '</main>'
@@ -140,7 +140,8 @@ table{width:100%;border-collapse:collapse;background:var(--card);border:1px soli
 th,td{text-align:left;padding:8px 10px;border-bottom:1px solid var(--line);vertical-align:top}th{font-size:12px;color:var(--muted);font-weight:600}
 tr:last-child td{border-bottom:0}.num{text-align:right;font-variant-numeric:tabular-nums}.desc{color:var(--muted);font-size:13px}
 .muted{color:var(--muted)}.state{font-weight:600}.ok{color:var(--ok)}.warn{color:var(--warn)}.bad,.err{color:var(--bad)}
-.err{max-width:260px;overflow-wrap:anywhere}a{color:inherit}footer{margin-top:28px;font-size:12px}.empty{padding:8px 0}
+.err{max-width:260px;overflow-wrap:anywhere}.urls{overflow-wrap:anywhere;word-break:break-all}.owner code,.relays code{white-space:nowrap}
+.repos td:first-child{min-width:200px;width:28%}.scroll{overflow-x:auto}a{color:inherit}footer{margin-top:28px;font-size:12px}.empty{padding:8px 0}
 `;
 
 // Re-fetch the page and swap <main>; stop while the tab is hidden; show when the relay is unreachable.
