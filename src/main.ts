@@ -88,15 +88,15 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
 
   // Filled in once the port is known (service.hosts may depend on it); no connection is
   // served before then because listen() resolves before the loop polls the socket again.
-  let ctx: ConnectionContext | undefined;
+  const ready: { ctx?: ConnectionContext } = {};
   const connections = new Set<Connection>();
   let nip11Doc: Record<string, unknown> = {};
   const routes = new HttpRoutes(() => nip11Doc);
 
   const callbacks: TransportCallbacks = {
-    admit: (ip) => (ctx === undefined ? 'rate-limited: starting up' : ipLimiter.admit(ip)),
+    admit: (ip) => (ready.ctx === undefined ? 'rate-limited: starting up' : ipLimiter.admit(ip)),
     open(socket) {
-      const conn: Connection = new Connection(socket, ctx!, () => connections.delete(conn));
+      const conn: Connection = new Connection(socket, ready.ctx!, () => connections.delete(conn));
       connections.add(conn);
       return conn;
     },
@@ -135,7 +135,7 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
   const { store, verifier, ingest, live } = core;
   nip11Doc = buildNip11(config, { verifyBackend: verifier.backend, transport: transport.name });
   const negCfg = config.negentropy;
-  ctx = {
+  const ctx: ConnectionContext = {
     config,
     store,
     ingest,
@@ -144,6 +144,7 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
     log: log.child({ mod: 'conn' }),
     negentropy: negCfg.enabled ? (send) => new Nip77Sessions(store, negCfg, send, clock) : undefined,
   };
+  ready.ctx = ctx;
 
   let purgeTimer: TimerHandle | undefined;
   const schedulePurge = () => {

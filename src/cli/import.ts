@@ -28,7 +28,8 @@ export async function cmdImport(args: ParsedArgs): Promise<number> {
 
   const submit = (event: NostrEvent, raw: string, keepForRetry: boolean): Promise<IngestResult> =>
     core.ingest.submit(event, raw, 'client').then((r) => {
-      if (r.ok) r.duplicate ? totals.duplicate++ : totals.stored++;
+      if (r.ok && r.duplicate) totals.duplicate++;
+      else if (r.ok) totals.stored++;
       else if (keepForRetry && r.decision?.waitingFor?.length) retry.push({ event, raw });
       else totals.refused++;
       return r;

@@ -17,6 +17,8 @@ interface UserData {
   ip: string;
   handler?: SocketHandler;
   socket?: Socket;
+  /** set once uWS reports the close, or we ended the socket: never touch ws after that */
+  closed?: boolean;
 }
 
 const decoder = new TextDecoder();
@@ -52,22 +54,20 @@ export function createUwsTransport(opts: TransportOptions, cb: TransportCallback
     open(ws) {
       open.add(ws);
       const data = ws.getUserData();
-      let closed = false;
       const socket: Socket = {
         ip: data.ip,
         send(text) {
-          if (!closed) ws.send(text, false, false);
+          if (!data.closed) ws.send(text, false, false);
         },
-        bufferedAmount: () => (closed ? 0 : ws.getBufferedAmount()),
+        bufferedAmount: () => (data.closed ? 0 : ws.getBufferedAmount()),
         close(code, reason) {
-          if (closed) return;
-          closed = true;
+          if (data.closed) return;
+          data.closed = true;
           ws.end(code, reason);
         },
       };
       data.socket = socket;
       data.handler = cb.open(socket);
-      data.handler.closed = wrapClosed(data.handler.closed, () => (closed = true));
     },
     message(ws, message) {
       const h = ws.getUserData().handler;
@@ -78,7 +78,9 @@ export function createUwsTransport(opts: TransportOptions, cb: TransportCallback
     },
     close(ws) {
       open.delete(ws);
-      ws.getUserData().handler?.closed();
+      const data = ws.getUserData();
+      data.closed = true;
+      data.handler?.closed();
     },
   });
 
@@ -126,12 +128,5 @@ export function createUwsTransport(opts: TransportOptions, cb: TransportCallback
       for (const ws of [...open]) ws.getUserData().socket?.close(1001, 'relay shutting down');
       (app as unknown as { close?: () => void }).close?.();
     },
-  };
-}
-
-function wrapClosed(inner: () => void, before: () => void): () => void {
-  return () => {
-    before();
-    inner();
   };
 }

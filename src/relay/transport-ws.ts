@@ -11,6 +11,8 @@ import {
   type TransportOptions,
 } from './transport.js';
 
+const CLOSE_GRACE_MS = 2000;
+
 export function createWsTransport(opts: TransportOptions, cb: TransportCallbacks): Transport {
   const ipOf = (req: IncomingMessage): string => {
     const direct = req.socket.remoteAddress ?? '';
@@ -67,6 +69,8 @@ export function createWsTransport(opts: TransportOptions, cb: TransportCallbacks
         if (closed) return;
         closed = true;
         ws.close(code, reason);
+        // a peer that does not read never answers the close handshake: do not wait on it
+        setTimeout(() => ws.terminate(), CLOSE_GRACE_MS).unref();
       },
     };
     const handler = cb.open(socket);

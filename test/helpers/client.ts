@@ -7,8 +7,9 @@ export type RelayMessage = unknown[];
 
 export class TestClient {
   readonly received: RelayMessage[] = [];
-  private waiters: Array<{ pred: (m: RelayMessage) => boolean; resolve: (m: RelayMessage) => void; from: number }> = [];
-  private cursor = 0;
+  private waiters: Array<{ pred: (m: RelayMessage) => boolean; resolve: (m: RelayMessage) => void }> = [];
+  /** indexes of received messages already returned by next() */
+  private readonly consumed = new Set<number>();
   closed = false;
   closeCode?: number;
   private closeWaiters: Array<() => void> = [];
@@ -24,7 +25,8 @@ export class TestClient {
       this.received.push(m);
       const idx = this.received.length - 1;
       for (const w of [...this.waiters]) {
-        if (idx >= w.from && w.pred(m)) {
+        if (!this.consumed.has(idx) && w.pred(m)) {
+          this.consumed.add(idx);
           this.waiters.splice(this.waiters.indexOf(w), 1);
           w.resolve(m);
         }
@@ -55,16 +57,16 @@ export class TestClient {
     this.ws.send(text);
   }
 
-  /** The next message (after everything already consumed by next()) matching pred. */
+  /** The oldest message not yet returned by next() that matches pred (waits for one if needed). */
   next(pred: (m: RelayMessage) => boolean = () => true, timeoutMs = 10_000): Promise<RelayMessage> {
-    for (let i = this.cursor; i < this.received.length; i++) {
+    for (let i = 0; i < this.received.length; i++) {
+      if (this.consumed.has(i)) continue;
       const m = this.received[i]!;
       if (pred(m)) {
-        this.cursor = i + 1;
+        this.consumed.add(i);
         return Promise.resolve(m);
       }
     }
-    const from = this.received.length;
     return new Promise((resolve, reject) => {
       const t = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w.resolve !== done);
@@ -72,10 +74,9 @@ export class TestClient {
       }, timeoutMs);
       const done = (m: RelayMessage) => {
         clearTimeout(t);
-        this.cursor = this.received.indexOf(m, from) + 1;
         resolve(m);
       };
-      this.waiters.push({ pred, resolve: done, from });
+      this.waiters.push({ pred, resolve: done });
     });
   }
 
@@ -96,7 +97,10 @@ export class TestClient {
     for (let i = start; i < this.received.length; i++) {
       const m = this.received[i]!;
       if (m === end) break;
-      if (m[0] === 'EVENT' && m[1] === subId) events.push(m[2] as NostrEvent);
+      if (m[0] === 'EVENT' && m[1] === subId) {
+        this.consumed.add(i);
+        events.push(m[2] as NostrEvent);
+      }
     }
     return end[0] === 'CLOSED' ? { events, closed: end[2] as string } : { events };
   }

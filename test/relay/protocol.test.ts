@@ -46,6 +46,7 @@ describe('NIP-01 protocol', () => {
     );
     const { events: limited } = await c.req('s2', { authors: [bob.pk], kinds: [7], limit: 1 });
     assert.deepEqual(limited.map((e) => e.id), [tied[0]]);
+    c.send(['CLOSE', 's2']);
 
     const liveEv = sign(bob, { kind: 7, content: 'live' });
     const other = await TestClient.connect(relay.url);
@@ -53,6 +54,7 @@ describe('NIP-01 protocol', () => {
     const m = await c.next((x) => x[0] === 'EVENT' && x[1] === 's1');
     assert.equal((m[2] as { id: string }).id, liveEv.id);
     await other.close();
+    c.send(['CLOSE', 's1']);
   });
 
   test('stored events are served byte-for-byte as received', async () => {
@@ -73,6 +75,7 @@ describe('NIP-01 protocol', () => {
       c.send(['REQ', 'raw', { ids: [e.id] }]);
     });
     assert.equal(raw, `["EVENT","raw",${text.slice(text.indexOf('{'), text.lastIndexOf('}') + 1)}]`);
+    c.send(['CLOSE', 'raw']);
   });
 
   test('several filters are merged and deduplicated', async () => {
@@ -83,6 +86,7 @@ describe('NIP-01 protocol', () => {
     const { events } = await c.req('m', { kinds: [30] }, { '#t': ['merge'] }, { ids: [e1.id] });
     assert.deepEqual(new Set(events.map((e) => e.id)), new Set([e1.id, e2.id]));
     assert.equal(events.length, 2);
+    c.send(['CLOSE', 'm']);
   });
 
   test('CLOSE stops live delivery', async () => {
@@ -93,6 +97,7 @@ describe('NIP-01 protocol', () => {
     await c.publish(sign(alice, { kind: 4243 }));
     await c.next((m) => m[0] === 'EVENT' && m[1] === 'marker');
     assert.equal(c.received.some((m) => m[0] === 'EVENT' && m[1] === 'closeme'), false);
+    c.send(['CLOSE', 'marker']);
   });
 
   test('a REQ with an existing id replaces that subscription', async () => {
