@@ -140,6 +140,7 @@ export class LoadClient {
     inFlight: number,
     latency?: Samples,
     onSend?: (id: string, t: number) => void,
+    onOk?: (id: string, accepted: boolean, message: string) => void,
   ): Promise<{ ok: number; refused: number; refusals: Map<string, number> }> {
     let next = 0;
     let answered = 0;
@@ -154,6 +155,7 @@ export class LoadClient {
         onSend?.(e.id, t0);
         this.okWaiters.set(e.id, (accepted, message) => {
           latency?.push(performance.now() - t0);
+          onOk?.(e.id, accepted, message);
           answered++;
           if (accepted) ok++;
           else {
