@@ -41,7 +41,8 @@ export function openDbs(dataDir: string, mapSizeGiB: number | undefined): Dbs {
   });
   const bin = (name: string): IndexDb =>
     env.openDB<Buffer, Buffer>(name, { keyEncoding: 'binary', encoding: 'binary' });
-  return {
+  // one write transaction (one fsync) for creating/opening all named databases
+  return env.transactionSync(() => ({
     env,
     events: env.openDB<string, Buffer>('events', { keyEncoding: 'binary', encoding: 'string' }),
     byPubkey: bin('ix_pubkey'),
@@ -54,5 +55,5 @@ export function openDbs(dataDir: string, mapSizeGiB: number | undefined): Dbs {
     delIds: bin('del_ids'),
     delAddrs: bin('del_addrs'),
     meta: env.openDB<unknown, string>('meta', { encoding: 'json' }),
-  };
+  }));
 }

@@ -33,53 +33,69 @@ const MAX_BATCH = 2000;
 const PURGE_CHUNK = 2000;
 
 type AnyDb = Database<unknown, Buffer>;
+const REMOVED = Symbol('removed');
 interface Entry {
-  key: Buffer;
   value: unknown;
-  removed: boolean;
 }
 
-/** Uncommitted writes of one batch, readable before commit, with per-event rollback. */
+/**
+ * Uncommitted writes of one batch: an ordered log of puts/removes (applied in order at commit)
+ * plus a read map for the databases the writer reads back (events, heads, tombstones), chained
+ * to the previous batch's overlay while that one is still committing. Per-event rollback.
+ */
 class Overlay implements View {
-  private readonly maps = new Map<AnyDb, Map<string, Entry>>();
+  private readonly reads = new Map<AnyDb, Map<string, Entry>>();
+  private ops: Array<[AnyDb, Buffer, unknown]> = [];
   private journal: Array<[Map<string, Entry>, string, Entry | undefined]> = [];
+  private mark = 0;
+  /** set once this batch is committed: later overlays may stop consulting it */
+  committed = false;
 
-  private map(db: AnyDb): Map<string, Entry> {
-    let m = this.maps.get(db);
-    if (m === undefined) this.maps.set(db, (m = new Map()));
-    return m;
+  constructor(
+    private readonly readable: ReadonlySet<AnyDb>,
+    public parent: Overlay | undefined,
+  ) {}
+
+  private lookup(db: AnyDb, s: string): Entry | undefined {
+    const e = this.reads.get(db)?.get(s);
+    if (e !== undefined) return e;
+    return this.parent?.lookup(db, s);
   }
 
   get<V>(db: Database<V, Buffer>, key: Buffer): V | undefined {
-    const e = this.maps.get(db as AnyDb)?.get(key.toString('latin1'));
-    if (e !== undefined) return e.removed ? undefined : (e.value as V);
+    const e = this.lookup(db as AnyDb, key.toString('latin1'));
+    if (e !== undefined) return e.value === REMOVED ? undefined : (e.value as V);
     return db.get(key);
   }
 
   exists<V>(db: Database<V, Buffer>, key: Buffer): boolean {
-    const e = this.maps.get(db as AnyDb)?.get(key.toString('latin1'));
-    if (e !== undefined) return !e.removed;
+    const e = this.lookup(db as AnyDb, key.toString('latin1'));
+    if (e !== undefined) return e.value !== REMOVED;
     return db.doesExist(key);
   }
 
   put<V>(db: Database<V, Buffer>, key: Buffer, value: V): void {
-    this.set(db as AnyDb, key, value, false);
+    this.set(db as AnyDb, key, value);
   }
 
   remove<V>(db: Database<V, Buffer>, key: Buffer): void {
-    this.set(db as AnyDb, key, undefined, true);
+    this.set(db as AnyDb, key, REMOVED);
   }
 
-  private set(db: AnyDb, key: Buffer, value: unknown, removed: boolean): void {
-    const m = this.map(db);
+  private set(db: AnyDb, key: Buffer, value: unknown): void {
+    this.ops.push([db, key, value]);
+    if (!this.readable.has(db)) return;
+    let m = this.reads.get(db);
+    if (m === undefined) this.reads.set(db, (m = new Map()));
     const s = key.toString('latin1');
     this.journal.push([m, s, m.get(s)]);
-    m.set(s, { key, value, removed });
+    m.set(s, { value });
   }
 
-  /** Forget the undo journal (the current event succeeded). */
+  /** The current event succeeded: forget its undo information. */
   keep(): void {
     this.journal = [];
+    this.mark = this.ops.length;
   }
 
   /** Undo everything since the last keep() (the current event failed half-way). */
@@ -90,22 +106,21 @@ class Overlay implements View {
       else m.set(s, prev);
     }
     this.journal = [];
+    this.ops.length = this.mark;
   }
 
   get size(): number {
-    let n = 0;
-    for (const m of this.maps.values()) n += m.size;
-    return n;
+    return this.ops.length;
   }
 
-  /** Write everything in one atomic batch; resolves when committed. */
+  /** Queue every write, in order, as one atomic batch; resolves when committed. */
   commit(env: Dbs['env']): Promise<boolean> {
+    const ops = this.ops;
+    this.ops = [];
     return env.batch(() => {
-      for (const [db, m] of this.maps) {
-        for (const e of m.values()) {
-          if (e.removed) void db.remove(e.key);
-          else void db.put(e.key, e.value);
-        }
+      for (const [db, key, value] of ops) {
+        if (value === REMOVED) void db.remove(key);
+        else void db.put(key, value);
       }
     });
   }
@@ -131,12 +146,16 @@ export class Writer {
   private queue: Job[] = [];
   private running: Promise<void> | undefined;
   private closed = false;
+  private last: Overlay | undefined;
+  private readonly readable: ReadonlySet<AnyDb>;
 
   constructor(
     private readonly dbs: Dbs,
     private readonly log: Logger,
     private readonly hooks: WriterHooks,
-  ) {}
+  ) {
+    this.readable = new Set<AnyDb>([dbs.events, dbs.heads, dbs.delIds, dbs.delAddrs] as AnyDb[]);
+  }
 
   insert(event: NostrEvent, raw: string): Promise<InsertResult> {
     if (this.closed) return Promise.resolve(errorResult('error: store is closed'));
@@ -182,15 +201,25 @@ export class Writer {
   }
 
   private async loop(): Promise<void> {
+    // Pipelined: while batch N commits (on lmdb-js's write thread) batch N+1 is decided against
+    // committed state + N's overlay; at most one batch is committing while the next is decided.
+    let inflight: Promise<void> | undefined;
     while (this.queue.length > 0) {
       const jobs = this.queue.length <= MAX_BATCH ? this.queue : this.queue.slice(0, MAX_BATCH);
       this.queue = jobs === this.queue ? [] : this.queue.slice(MAX_BATCH);
-      await this.runBatch(jobs);
+      const done = this.runBatch(jobs);
+      if (inflight !== undefined) await inflight;
+      inflight = done;
+      if (this.queue.length === 0) await new Promise<void>((r) => setImmediate(r));
     }
+    if (inflight !== undefined) await inflight;
   }
 
-  private async runBatch(jobs: Job[]): Promise<void> {
-    const ov = new Overlay();
+  private runBatch(jobs: Job[]): Promise<void> {
+    const prev = this.last;
+    if (prev !== undefined && prev.parent?.committed === true) prev.parent = undefined;
+    const ov = new Overlay(this.readable, prev !== undefined && !prev.committed ? prev : undefined);
+    this.last = ov;
     const now = this.hooks.now();
     const results: Array<InsertResult | PurgeChunk> = [];
     for (const job of jobs) {
@@ -207,24 +236,35 @@ export class Writer {
         results.push(errorResult('error: could not store the event'));
       }
     }
-    let failed = false;
-    if (ov.size > 0) {
-      try {
-        await ov.commit(this.dbs.env);
-        await this.dbs.env.flushed;
-      } catch (err) {
-        this.log.error({ err }, 'store commit failed');
-        failed = true;
-      }
-      this.hooks.committed();
+    const settle = (failed: boolean): void => {
+      jobs.forEach((job, i) => {
+        const r = results[i]!;
+        if (job.type === 'insert') {
+          const ir = r as InsertResult;
+          job.resolve(failed && ir.status === 'stored' ? errorResult('error: could not save the event') : ir);
+        } else job.resolve(failed ? { removed: 0, more: false } : (r as PurgeChunk));
+      });
+    };
+    if (ov.size === 0) {
+      ov.committed = true;
+      settle(false);
+      return Promise.resolve();
     }
-    jobs.forEach((job, i) => {
-      const r = results[i]!;
-      if (job.type === 'insert') {
-        const ir = r as InsertResult;
-        job.resolve(failed && ir.status === 'stored' ? errorResult('error: could not save the event') : ir);
-      } else job.resolve(failed ? { removed: 0, more: false } : (r as PurgeChunk));
-    });
+    return ov
+      .commit(this.dbs.env)
+      .then(() => this.dbs.env.flushed)
+      .then(
+        () => false,
+        (err: unknown) => {
+          this.log.error({ err }, 'store commit failed');
+          return true;
+        },
+      )
+      .then((failed) => {
+        ov.committed = true;
+        this.hooks.committed();
+        settle(failed);
+      });
   }
 
   /** Decide one event against committed state + this batch, staging its writes in `ov`. */
