@@ -70,7 +70,18 @@ function rowLine(bench: string, r: BenchRow): string {
   return `| ${bench} | ${cell(r.metric)} | ${fmt(r.value)} ${r.unit} | ${fmt(r.p50Ms)} | ${fmt(r.p99Ms)} | ${cell(baseline)} | ${r.ratio !== undefined ? `**${fmt(r.ratio)}**${met}` : ''} | ${goal} | ${cell(r.note ?? '')} |`;
 }
 
-/** Rows of a JSON object from someone else's bench: its `rows` if they look like ours, else one line. */
+/** Numeric leaves of `x` whose path mentions a ratio, as [path, value]. */
+function ratioLeaves(x: unknown, path: string, out: Array<[string, number]>): void {
+  if (typeof x === 'number' && /ratio/i.test(path)) out.push([path, x]);
+  else if (typeof x === 'object' && x !== null && !Array.isArray(x)) {
+    for (const [k, v] of Object.entries(x)) ratioLeaves(v, path ? `${path}.${k}` : k, out);
+  }
+}
+
+/**
+ * Rows of a JSON object from someone else's bench: its `rows` if they look like ours, else one
+ * row per ratio it reports, else one line of its JSON.
+ */
 function foreignRows(bench: string, x: unknown): string[] {
   if (typeof x === 'object' && x !== null && Array.isArray((x as { rows?: unknown }).rows)) {
     const rows = (x as { rows: unknown[] }).rows.filter(
@@ -78,6 +89,9 @@ function foreignRows(bench: string, x: unknown): string[] {
     );
     if (rows.length > 0) return rows.map((r) => rowLine(bench, { ...r, unit: typeof r.unit === 'string' ? r.unit : '' }));
   }
+  const leaves: Array<[string, number]> = [];
+  ratioLeaves(x, '', leaves);
+  if (leaves.length > 0) return leaves.map(([path, v]) => `| ${bench} | ${cell(path)} | | | | | **${fmt(v)}** | | see the bench's JSON for the figures |`);
   const text = JSON.stringify(x);
   return [`| ${bench} | ${cell(text.length > 300 ? text.slice(0, 297) + '…' : text)} | | | | | | | |`];
 }

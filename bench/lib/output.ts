@@ -36,16 +36,33 @@ export function emitResult(r: BenchResult): void {
   process.stdout.write(JSON.stringify(r) + '\n');
 }
 
-/** The JSON object lines in a bench's stdout (other benches may print several). */
+/**
+ * The JSON objects in a bench's stdout: the whole of it if it is one JSON document, else each line
+ * that is a JSON object, and a pretty-printed object running from a line to the end.
+ */
 export function parseResults(stdout: string): unknown[] {
+  const whole = stdout.trim();
+  if (whole.startsWith('{')) {
+    try {
+      return [JSON.parse(whole) as unknown];
+    } catch {
+      // several documents: by line below
+    }
+  }
   const out: unknown[] = [];
-  for (const l of stdout.split('\n')) {
-    const t = l.trim();
+  const lines = stdout.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const t = lines[i]!.trim();
     if (!t.startsWith('{')) continue;
     try {
       out.push(JSON.parse(t) as unknown);
     } catch {
-      // not JSON: progress text
+      try {
+        out.push(JSON.parse(lines.slice(i).join('\n')) as unknown);
+        break;
+      } catch {
+        // not JSON: progress text
+      }
     }
   }
   return out;
