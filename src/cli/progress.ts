@@ -1,7 +1,7 @@
 // A progress line on stderr for long CLI commands: redrawn in place on a TTY at most every
 // 200 ms, one line per 5 s otherwise (logs, CI).
 export class Progress {
-  private last = 0;
+  private last = Date.now();
   private readonly tty = process.stderr.isTTY === true;
   constructor(
     private readonly label: string,
