@@ -63,7 +63,8 @@ export function formatStatus(r: StatusReport, color = false): string {
   const refused = (r.ingest.invalid ?? 0) + (r.ingest['bad-signature'] ?? 0) + (r.ingest.policy ?? 0) + (r.ingest['store-refused'] ?? 0);
   const bold = (s: string) => (color ? `\x1b[1m${s}\x1b[0m` : s);
   let out = `${bold(rel.name)}  ${rel.url}  grasp-relay v${rel.version}\n`;
-  out += `  up ${formatDuration(rel.uptimeSeconds)} · ${formatCount(r.store.events)} events (${formatBytes(r.store.bytes)}) · ${formatCount(r.connections)} connections\n`;
+  const plural = (n: number, word: string) => `${formatCount(n)} ${word}${n === 1 ? '' : 's'}`;
+  out += `  up ${formatDuration(rel.uptimeSeconds)} · ${plural(r.store.events, 'event')} (${formatBytes(r.store.bytes)}) · ${plural(r.connections, 'connection')}\n`;
   out += `  policy ${rel.policyMode} · signatures ${rel.verifyBackend} · transport ${rel.transport} · NIPs ${rel.supportedNips.join(',')}\n`;
   out += `  since start: ${formatCount(r.ingest.stored ?? 0)} accepted · ${formatCount(r.ingest.duplicate ?? 0)} duplicate · ${formatCount(refused)} refused\n`;
 
