@@ -2,7 +2,6 @@
 // replaceable/addressable addresses, expiration and tombstone keys. Pure byte layout only: no
 // database access and no query logic (see planner.ts, writer.ts).
 import { sha256 } from '@noble/hashes/sha2.js';
-import { isHex64 } from '../nostr/event.js';
 
 export const ID_LEN = 32;
 export const TS_LEN = 8;
@@ -42,6 +41,16 @@ export function tsBytes(ts: number): Buffer {
   const b = Buffer.allocUnsafe(TS_LEN);
   writeTs(b, 0, ts);
   return b;
+}
+
+/** Lowercase 64-hex check without a regex (hot: every tag value of every event passes here). */
+export function isHex64(s: unknown): s is string {
+  if (typeof s !== 'string' || s.length !== 64) return false;
+  for (let i = 0; i < 64; i++) {
+    const c = s.charCodeAt(i);
+    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
+  }
+  return true;
 }
 
 /** 64-hex → 32 bytes (caller validated with isHex64). */

@@ -5,12 +5,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { systemClock, type Clock } from '../clock.js';
 import { silentLogger, type Logger } from '../log.js';
-import { isHex64, kindClass, type Filter, type NostrEvent } from '../nostr/event.js';
+import { kindClass, type Filter, type NostrEvent } from '../nostr/event.js';
 import type { InsertResult, NegentropyItems, Store, StoredEvent } from './types.js';
 import { openDbs, type Dbs } from './dbs.js';
 import { ExpiredIds } from './expiry.js';
 import { Writer } from './writer.js';
-import { ID_LEN, TS_LEN, addressKey, hexToBytes, isIndexableLetter } from './keys.js';
+import { ID_LEN, TS_LEN, addressKey, hexToBytes, isIndexableLetter, isHex64
+} from './keys.js';
 import { committedView, isTombstoned } from './event-index.js';
 import { runQuery, runQuerySync, type ReadContext } from './query.js';
 import { countFilters } from './count.js';

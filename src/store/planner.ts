@@ -1,7 +1,7 @@
 // Per-filter index choice: turns a NIP-01 filter into index ranges (prefixes + created_at bounds),
 // the checks the index value can answer, and whether candidates must be loaded and matched.
 // Pure planning over key encodings; walking the ranges is cursor.ts / query.ts / count.ts.
-import { isHex64, type Filter } from '../nostr/event.js';
+import { type Filter } from '../nostr/event.js';
 import { tagConditions } from '../nostr/filter.js';
 import type { Dbs, IndexDb } from './dbs.js';
 import {
@@ -13,6 +13,7 @@ import {
   kindBytes,
   pubkeyKindPrefix,
   tagPrefix,
+  isHex64,
 } from './keys.js';
 
 export const DEFAULT_MAX_LIMIT = 5000;

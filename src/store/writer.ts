@@ -10,7 +10,7 @@
 // committed state a batch reads is never stale.
 import type { Database } from 'lmdb';
 import type { Logger } from '../log.js';
-import { isHex64, kindClass, parseAddress, expirationOf, type NostrEvent } from '../nostr/event.js';
+import { kindClass, parseAddress, expirationOf, type NostrEvent } from '../nostr/event.js';
 import type { InsertResult } from './types.js';
 import type { Dbs } from './dbs.js';
 import {
@@ -24,6 +24,7 @@ import {
   readTs,
   tsBytes,
   EMPTY,
+  isHex64,
 } from './keys.js';
 import { eventAddressKey, indexEntries, isTombstoned, type View } from './event-index.js';
 
