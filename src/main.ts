@@ -142,7 +142,7 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
     live,
     ipLimiter,
     log: log.child({ mod: 'conn' }),
-    negentropy: negCfg.enabled ? (send) => new Nip77Sessions(store, negCfg, send, clock) : undefined,
+    negentropy: negCfg.enabled ? (send) => new Nip77Sessions(store, negCfg, send, clock, config.limits) : undefined,
   };
   ready.ctx = ctx;
 
