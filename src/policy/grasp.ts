@@ -247,6 +247,7 @@ function referencedByAnchor(store: StoreReader, letter: string, value: string): 
 
 function checkRelated(ev: NostrEvent, store: StoreReader): PolicyDecision {
   const missing: string[] = [];
+  const seen = new Set<string>();
   // Back references: addresses (a, A, q with ':') and ids (e, E, q without ':') of stored events.
   for (const t of ev.tags) {
     if (t.length < 2) continue;
@@ -254,6 +255,9 @@ function checkRelated(ev: NostrEvent, store: StoreReader): PolicyDecision {
     const v = t[1]!;
     const isAddrTag = name === 'a' || name === 'A' || (name === 'q' && v.includes(':'));
     const isIdTag = name === 'e' || name === 'E' || (name === 'q' && !v.includes(':'));
+    if (!isAddrTag && !isIdTag) continue;
+    if (seen.has(v)) continue; // `e` and `E` (or several `a`) often name the same target
+    seen.add(v);
     if (isAddrTag) {
       const addr = parseAddress(v);
       if (addr === undefined) continue;
