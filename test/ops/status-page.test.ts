@@ -1,7 +1,8 @@
 // The status page as a person sees it, in headless Chromium, on real synced data: a peer relay
 // (open mode) holds a GRASP repository; the relay under test (grasp mode, sync on) learns the
 // repository from an announcement naming itself and the peer, syncs, and shows both. Also the
-// peer metrics and the CLI table over the same mesh. Skips when no chromium binary exists.
+// peer metrics and the CLI table over the same mesh. Skips when no chromium binary exists
+// (fails instead with GRASP_REQUIRE_CHROMIUM=1, for CI).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdirSync, statSync } from 'node:fs';
@@ -61,6 +62,8 @@ after(async () => {
 test('headless Chromium shows the synced repositories and the peer relay with its state', async (t) => {
   const bin = findChromium();
   if (bin === undefined) {
+    // CI sets GRASP_REQUIRE_CHROMIUM=1 so a missing browser fails instead of skipping silently
+    assert.ok(process.env.GRASP_REQUIRE_CHROMIUM !== '1', 'GRASP_REQUIRE_CHROMIUM=1 but no chromium binary on PATH or in CHROMIUM_BIN');
     t.skip('no chromium binary on PATH (Debian: apt-get install -y chromium; or set CHROMIUM_BIN)');
     return;
   }
