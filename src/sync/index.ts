@@ -4,4 +4,5 @@ export { SyncEngine, type SyncEngineDeps, type SyncStatus, type SyncTotals } fro
 export type { PeerStatus, PeerCounters } from './peer.js';
 export { computeActions, computeConnections } from './actions.js';
 export { normalizeRelayUrl, isSelf } from './urls.js';
-export { L1_FILTER, repoFilters, rootFilters, itemFilters, planLive, consolidate } from './filters.js';
+export { L1_FILTER, repoFilters, rootFilters, itemFilters } from './filters.js';
+export { LivePlan, blockSize } from './live.js';

@@ -11,7 +11,8 @@ import type { Logger } from '../log.js';
 import { isHex64, type Filter, type NostrEvent } from '../nostr/event.js';
 import type { Store } from '../store/types.js';
 import { computeActions } from './actions.js';
-import { chunk, itemFilters, itemKind, L1, planLive } from './filters.js';
+import { chunk, itemFilters, itemKind, L1 } from './filters.js';
+import { LivePlan } from './live.js';
 import { Backoff, Health, isRateLimitMessage } from './health.js';
 import { negentropySession, type NegSession } from './neg.js';
 import type { PeerState as PersistedState, StateStore } from './state.js';
@@ -100,7 +101,6 @@ const MAX_CONCURRENT_BATCHES = 3;
 const FILTERS_PER_BATCH = 4;
 const FETCH_PARALLEL = 4;
 const PAUSE_AT = 4000;
-const REPLAN_MS = 250;
 const RESUME_AT = 1000;
 
 async function mapLimit<T>(list: readonly T[], n: number, fn: (x: T) => Promise<void>): Promise<void> {
@@ -145,7 +145,7 @@ export class Peer {
   private stopped = false;
   private seq = 0;
   private readonly subs = new Map<string, Sub>();
-  private readonly liveSubs = new Map<string, string>();
+  private live = new LivePlan({ budget: 60, chunk: 100, maxValues: 1000 });
   private readonly batches = new Map<number, Batch>();
   private readonly inflight = new Set<string>();
   private outstanding = 0;
@@ -156,8 +156,6 @@ export class Peer {
   private pauseTimer: TimerHandle | undefined;
   private kickQueued = false;
   private replanQueued = false;
-  private replanTimer: NodeJS.Timeout | undefined;
-  private lastReplan = -Infinity;
   private catchingUp = false;
   private warnedNoNip77 = false;
   private readonly batchBackoff: Backoff;
@@ -220,7 +218,6 @@ export class Peer {
     if (this.stopped) return;
     this.stopped = true;
     for (const t of [this.connectTimer, this.dailyTimer, this.retryTimer, this.pauseTimer]) t?.cancel();
-    if (this.replanTimer !== undefined) clearTimeout(this.replanTimer);
     const ws = this.ws;
     if (ws !== undefined && this.state === 'connected') {
       this.disconnectedAt = this.now();
@@ -297,6 +294,7 @@ export class Peer {
     const reserved = Math.max(1, Math.min(10, Math.floor(budget / 3)));
     this.reqSlots = new Semaphore(reserved);
     this.negSlots = new Semaphore(4);
+    this.live = new LivePlan({ budget: budget - reserved, chunk: this.d.sync.filterChunk, maxValues: 1000 });
     this.batchBackoff.reset();
 
     const staleMs = this.d.sync.staleMinutes * 60_000;
@@ -361,7 +359,7 @@ export class Peer {
     this.ws = undefined;
     this.paused = false;
     this.failAll(new Error(`disconnected: ${why}`));
-    this.liveSubs.clear();
+    this.live.reset();
     this.authChallenge = undefined;
     this.authResolve?.(false);
     this.authOk = undefined;
@@ -402,7 +400,7 @@ export class Peer {
         const sub = this.subs.get(m.sub);
         if (sub?.batch !== undefined) this.touch(sub.batch);
         if (sub?.onEvent !== undefined) sub.onEvent(m.event, m.raw);
-        else if (this.liveSubs.has(m.sub)) this.handleEvent(m.event, m.raw, undefined);
+        else if (this.live.open.has(m.sub)) this.handleEvent(m.event, m.raw, undefined);
         return;
       }
       case 'EOSE': {
@@ -415,8 +413,8 @@ export class Peer {
         if (isRateLimitMessage(m.message)) this.rateLimited();
         const sub = this.subs.get(m.sub);
         if (sub !== undefined) sub.onClosed?.(m.message);
-        else if (this.liveSubs.has(m.sub)) {
-          this.liveSubs.delete(m.sub);
+        else if (this.live.open.has(m.sub)) {
+          this.live.dropped(m.sub);
           this.log.warn({ relay: this.url, sub: m.sub, message: m.message }, 'sync peer closed a live subscription');
         }
         return;
@@ -518,53 +516,24 @@ export class Peer {
     if (this.state !== 'connected') return;
     if (!this.replanQueued) {
       this.replanQueued = true;
-      // Re-planning costs O(wanted); while roots pour in during a big sync, do it at most every
-      // REPLAN_MS of wall time (a CPU throttle, not protocol timing: real timer, not the clock).
-      const wait = Math.max(0, this.lastReplan + REPLAN_MS - performance.now());
-      const run = (): void => {
+      setImmediate(() => {
         this.replanQueued = false;
-        this.replanTimer = undefined;
         this.replan();
-      };
-      if (wait === 0) setImmediate(run);
-      else {
-        this.replanTimer = setTimeout(run, wait);
-        this.replanTimer.unref();
-      }
+      });
     }
     this.kickSoon();
   }
 
+  /** Bring live subscriptions up to the wanted set (incremental: usually one REQ or none). */
   private replan(): void {
     if (this.state !== 'connected' || this.stopped) return;
-    this.lastReplan = performance.now();
-    const budget = Math.max(2, Math.min(this.d.sync.subscriptionBudget, this.remote.maxSubs ?? Infinity));
-    const reserved = Math.max(1, Math.min(10, Math.floor(budget / 3)));
-    const reqs = planLive(itemFilters(this.d.wanted(), this.d.sync.filterChunk), {
-      budget: budget - reserved,
-      filtersPerReq: Math.min(this.remote.maxFilters ?? 10, 20),
-      size: this.d.sync.filterChunk,
-      maxValues: 1000,
-    });
-    const keep = new Set<string>();
-    reqs.forEach((filters, i) => {
-      const id = `live${i}`;
-      keep.add(id);
-      const json = JSON.stringify(filters);
-      if (this.liveSubs.get(id) === json) return;
-      this.liveSubs.set(id, json);
-      this.send(['REQ', id, ...filters]);
-    });
-    for (const id of [...this.liveSubs.keys()]) {
-      if (!keep.has(id)) {
-        this.liveSubs.delete(id);
-        this.send(['CLOSE', id]);
-      }
-    }
+    const { send, close } = this.live.update(this.d.wanted());
+    for (const [id, filters] of send) this.send(['REQ', id, ...filters]);
+    for (const id of close) this.send(['CLOSE', id]);
   }
 
   get liveCount(): number {
-    return this.liveSubs.size;
+    return this.live.open.size;
   }
 
   // ---- historic batches -----------------------------------------------------------------------
@@ -590,6 +559,9 @@ export class Peer {
       }, this.health.pausedUntil - now);
       return;
     }
+    // live subscriptions cover every wanted item before its history is read, so nothing stored
+    // on the peer between the historic snapshot and the live REQ can fall through the gap
+    this.replan();
     const url = this.url;
     const fresh =
       computeActions(new Map([[url, this.d.wanted()]]), new Map([[url, this.pendingItems]]), new Map([[url, this.confirmed]])).get(url) ?? [];
@@ -982,7 +954,7 @@ export class Peer {
       confirmedItems: this.confirmed.size,
       repositories,
       roots,
-      liveSubscriptions: this.liveSubs.size,
+      liveSubscriptions: this.live.open.size,
       pausedUntil: this.health.paused(this.now()) ? this.health.pausedUntil : null,
     };
   }

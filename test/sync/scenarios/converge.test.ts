@@ -45,14 +45,26 @@ test('13. two instances listing each other converge under concurrent writes', as
   if (st) written.push(st.event);
   assert.ok(written.length >= 2 + 15 * 3);
 
-  await waitFor(
-    () => {
-      const x = ids(a);
-      const y = ids(b);
-      return x.size === y.size && [...x].every((id) => y.has(id)) && written.every((e) => x.has(e.id));
-    },
-    20_000,
-    'identical id sets',
-  );
+  try {
+    await waitFor(
+      () => {
+        const x = ids(a);
+        const y = ids(b);
+        return x.size === y.size && [...x].every((id) => y.has(id)) && written.every((e) => x.has(e.id));
+      },
+      20_000,
+      'identical id sets',
+    );
+  } catch (e) {
+    const x = ids(a);
+    const y = ids(b);
+    const kinds = (s: Set<string>, o: Set<string>, r: TestRelay) => [...s].filter((id) => !o.has(id)).map((id) => r.store.get(id)?.event.kind);
+    const lost = written.filter((w) => !x.has(w.id) || !y.has(w.id)).map((w) => `${w.kind}:${x.has(w.id)}/${y.has(w.id)}`);
+    throw new Error(
+      `${(e as Error).message}: only A ${JSON.stringify(kinds(x, y, a))}, only B ${JSON.stringify(kinds(y, x, b))}, lost ${JSON.stringify(lost)}; ` +
+        JSON.stringify([a.sync?.status().totals, b.sync?.status().totals]),
+      { cause: e },
+    );
+  }
   assert.deepEqual([...ids(a)].sort(), [...ids(b)].sort());
 });

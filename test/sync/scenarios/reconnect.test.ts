@@ -29,7 +29,9 @@ function advanceToRetry(clock: ManualClock, p: Peer): void {
 
 async function syncedPair(name: string) {
   const clock = new ManualClock();
-  const peer = await startPeer();
+  // the ws transport: a uWS listener cannot rebind a port whose accepted connections are in
+  // TIME_WAIT (see the report), and these peers restart on the same port
+  const peer = await startPeer({ server: { transport: 'ws' } });
   const local = await startGrasp({ clock });
   relays.push(peer, local);
   const repo = repository(keypair(name), name, { services: [local.url], relays: [peer.url] });
@@ -48,7 +50,7 @@ test('7a. quick reconnect: peer restarted within 15 minutes → gap events arriv
   await peer.close();
   await waitFor(() => p.state === 'backoff', 5000, 'peer seen down');
   clock.advance(3 * MIN);
-  const peer2 = await startPeer({ server: { port } }, { dataDir });
+  const peer2 = await startPeer({ server: { port, transport: 'ws' } }, { dataDir });
   relays.push(peer2);
   const iss = repo.rest.find((e) => e.kind === 1621)!;
   const gap = [issue(keypair('gap'), repo.address, 'during the gap', nowSec()), comment(keypair('gap'), iss, 'gap comment', nowSec())];
@@ -71,7 +73,7 @@ test('7b. stale reconnect after the 15-minute window → full resync', async () 
   await peer.close();
   await waitFor(() => p.state === 'backoff', 5000, 'peer seen down');
   clock.advance(16 * MIN);
-  const peer2 = await startPeer({ server: { port } }, { dataDir });
+  const peer2 = await startPeer({ server: { port, transport: 'ws' } }, { dataDir });
   relays.push(peer2);
   await waitFor(() => p.state !== 'connecting', 5000);
   advanceToRetry(clock, p);
