@@ -4,6 +4,7 @@
 // Run: npx tsc -p . && node dist/bench/verify.js [--n 20000] [--slow-n 2000] [--latency-n 2000]
 //        [--backends bcrypto-native,nostr-wasm,noble] [--workers 0,1,2] [--inline 0.25,0]
 //        [--main-work-us 30] [--gap-us 400] [--rounds 3]
+import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { availableBackends, type VerifyBackendName } from '../src/crypto/backends.js';
@@ -24,11 +25,31 @@ function spin(us: number): void {
 
 const nextTick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
+/** CPU time of the calling thread in µs (Linux /proc/thread-self/schedstat), or undefined. */
+export function threadCpuUs(): number | undefined {
+  try {
+    return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1000;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface Throughput {
+  eventsPerSec: number;
+  /** main-thread CPU per event (µs), when the platform tells */
+  mainCpuUs?: number;
+  /** CPU per event on all other threads (the workers, plus a little GC), µs */
+  otherCpuUs: number;
+}
+
 /**
  * Throughput: feed all events in chunks of 64 per macrotask (doing `mainWorkUs` of busy work per
  * event on the main thread, as ingest would), keep them all in flight, wait for every answer.
+ * Also returns CPU per event per thread, which other processes on the machine do not inflate.
  */
-export async function measureThroughput(v: Verifier, events: NostrEvent[], mainWorkUs = 0): Promise<number> {
+export async function measureThroughputCpu(v: Verifier, events: NostrEvent[], mainWorkUs = 0): Promise<Throughput> {
+  const cpu0 = process.cpuUsage();
+  const main0 = threadCpuUs();
   const t0 = performance.now();
   const pending: Promise<boolean>[] = [];
   for (let i = 0; i < events.length; i += FEED_CHUNK) {
@@ -41,9 +62,32 @@ export async function measureThroughput(v: Verifier, events: NostrEvent[], mainW
   }
   const results = await Promise.all(pending);
   const dt = (performance.now() - t0) / 1000;
+  const main1 = threadCpuUs();
+  const cpu = process.cpuUsage(cpu0);
   const bad = results.filter((ok) => !ok).length;
   if (bad > 0) throw new Error(`${v.backend}/${v.workers}: ${bad} valid events failed verification`);
-  return events.length / dt;
+  const total = cpu.user + cpu.system;
+  const mainCpu = main0 !== undefined && main1 !== undefined ? main1 - main0 : undefined;
+  return {
+    eventsPerSec: events.length / dt,
+    mainCpuUs: mainCpu === undefined ? undefined : mainCpu / events.length,
+    otherCpuUs: (total - (mainCpu ?? 0)) / events.length,
+  };
+}
+
+export async function measureThroughput(v: Verifier, events: NostrEvent[], mainWorkUs = 0): Promise<number> {
+  return (await measureThroughputCpu(v, events, mainWorkUs)).eventsPerSec;
+}
+
+/**
+ * Events/s the measured per-event CPU costs allow on `cores` otherwise idle cores with `m` µs of
+ * other main-thread work per event: the main thread is one thread, the workers are `workers`
+ * threads, and all of them share the cores.
+ */
+export function modelRate(mainUs: number, workerUs: number, workers: number, m: number, cores: number): number {
+  const main = mainUs + m;
+  if (workers === 0) return 1e6 / (main + workerUs);
+  return Math.min(1e6 / main, (workers * 1e6) / Math.max(workerUs, 1e-9), (cores * 1e6) / (main + workerUs));
 }
 
 /**
@@ -100,6 +144,14 @@ export interface VerifyRow {
   /** one event in flight with `gapUs` between events, like a client waiting for OK (p50) */
   pacedLatencyP50Us: number;
   gapUs: number;
+  /** CPU per event on the main thread / on the other threads (µs, least of the rounds) */
+  mainCpuUs?: number;
+  workerCpuUs: number;
+  /**
+   * events/s those CPU costs allow on this machine's cores when nothing else runs, with 0, 30
+   * and 60 µs of other main-thread work per event (see modelRate)
+   */
+  model?: { m0: number; m30: number; m60: number };
 }
 
 function arg(name: string): string | undefined {
@@ -149,7 +201,8 @@ async function main(): Promise<void> {
   }
   for (let r = 0; r < rounds; r++) {
     for (const c of configs) {
-      const eventsPerSec = Math.round(await measureThroughput(c.v, c.set));
+      const tp = await measureThroughputCpu(c.v, c.set);
+      const eventsPerSec = Math.round(tp.eventsPerSec);
       const loadedEventsPerSec = Math.round(await measureThroughput(c.v, c.set, mainWorkUs));
       const lat = await measureLatency(c.v, c.latSet);
       const paced = await measureLatency(c.v, c.latSet.slice(0, Math.ceil(c.latSet.length / 2)), gapUs);
@@ -166,7 +219,15 @@ async function main(): Promise<void> {
         latencyMeanUs: Math.min(lat.meanUs, prev?.latencyMeanUs ?? Infinity),
         pacedLatencyP50Us: Math.min(paced.p50Us, prev?.pacedLatencyP50Us ?? Infinity),
         gapUs,
+        mainCpuUs: tp.mainCpuUs === undefined ? undefined : round(Math.min(tp.mainCpuUs, prev?.mainCpuUs ?? Infinity)),
+        workerCpuUs: round(Math.min(tp.otherCpuUs, prev?.workerCpuUs ?? Infinity)),
       };
+      const row = c.row;
+      if (row.mainCpuUs !== undefined) {
+        const cores = availableParallelism();
+        const at = (m: number): number => Math.round(modelRate(row.mainCpuUs ?? 0, row.workerCpuUs, row.workers, m, cores));
+        row.model = { m0: at(0), m30: at(30), m60: at(60) };
+      }
     }
   }
   const rows = configs.flatMap((c) => (c.row ? [c.row] : []));
