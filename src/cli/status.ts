@@ -85,7 +85,7 @@ export function formatStatus(r: StatusReport, color = false): string {
   else {
     const rows = sortPeers(sync.peers).map((p) => [
       p.url,
-      p.state,
+      p.pausedUntil !== null ? `${p.state} (paused)` : p.state,
       relativeTime(p.lastConnectedAt, r.now),
       relativeTime(p.lastFullSyncAt, r.now),
       formatCount(p.received),
@@ -99,7 +99,7 @@ export function formatStatus(r: StatusReport, color = false): string {
     out += table(
       ['RELAY', 'STATE', 'CONNECTED', 'FULL SYNC', 'RECEIVED', 'ACCEPTED', 'REJECTED', 'NIP-77', 'PENDING', 'NEXT RETRY', 'LAST ERROR'],
       rows,
-      color ? (col, cell, padded) => (col === 1 && COLORS[cell] ? `\x1b[${COLORS[cell]}m${padded}\x1b[0m` : padded) : undefined,
+      color ? (col, cell, padded) => (col === 1 && COLORS[cell.split(' ')[0]!] ? `\x1b[${COLORS[cell.split(' ')[0]!]}m${padded}\x1b[0m` : padded) : undefined,
     );
   }
   return out;

@@ -53,7 +53,8 @@ const STATE_CLASS: Record<string, string> = {
 };
 
 function peerRow(p: PeerStatus, now: number): string {
-  const state = `<span class="state ${STATE_CLASS[p.state] ?? 'muted'}">${e(p.state)}</span>${p.bootstrap ? ' <span class="muted">bootstrap</span>' : ''}`;
+  const paused = p.pausedUntil !== null ? ` <span class="warn" title="the relay said rate-limited">paused ${e(relativeTime(p.pausedUntil, now).replace(/^in /, ''))}</span>` : '';
+  const state = `<span class="state ${STATE_CLASS[p.state] ?? 'muted'}">${e(p.state)}</span>${paused}${p.bootstrap ? ' <span class="muted">bootstrap</span>' : ''}`;
   const err = p.lastError === null ? '<td class="muted">—</td>' : `<td class="err" title="${e(p.lastError)}">${e(p.lastError.length > 80 ? p.lastError.slice(0, 80) + '…' : p.lastError)}</td>`;
   return (
     `<tr class="peer"><td><code class="peer-url">${e(p.url)}</code></td><td>${state}</td>` +

@@ -162,7 +162,7 @@ test('renderPage escapes every peer field too', () => {
           repositories: 1,
           roots: 0,
           liveSubscriptions: 0,
-          pausedUntil: null,
+          pausedUntil: 1_700_000_065_000,
         },
       ],
       totals: { peers: 1, connected: 0, received: 0, accepted: 0, rejected: 0, duplicate: 0, pendingBatches: 0, retryWaiting: 0, retryRefused: 0 },
@@ -174,7 +174,7 @@ test('renderPage escapes every peer field too', () => {
   assert.match(text, /Uptime 25h 0m/);
   assert.match(text, /Events stored 1,234,567/);
   assert.match(text, /Store size 3\.0 MiB/);
-  assert.match(text, /wss:\/\/evil\.example\/"><b>x<\/b> backoff/);
+  assert.match(text, /wss:\/\/evil\.example\/"><b>x<\/b> backoff paused 1m 5s /);
   assert.match(text, /in 30s/);
   assert.match(text, /No repositories yet/);
 });
