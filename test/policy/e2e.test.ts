@@ -111,6 +111,15 @@ test('policy e2e: every NIP-34 kind over a WebSocket', async () => {
 
     const stored = await client.req('s', { kinds: [30617, 30618], '#d': [d] });
     assert.equal(stored.events.length, 4);
+
+    // NIP-11 carries the GRASP fields web clients check before adding a server.
+    const res = await fetch(relay.url.replace(/^ws/, 'http'), { headers: { Accept: 'application/nostr+json' } });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('access-control-allow-origin'), '*');
+    const doc = (await res.json()) as { supported_grasps?: string[]; repo_acceptance_criteria?: string; curation?: unknown };
+    assert.ok(doc.supported_grasps?.includes('GRASP-01'));
+    assert.ok(doc.repo_acceptance_criteria?.includes(`list this service (${host})`), doc.repo_acceptance_criteria);
+    assert.equal(doc.curation, undefined);
   } finally {
     await client.close();
     await relay.destroy();

@@ -37,6 +37,7 @@ test('RepoList: malformed entries are configuration errors', () => {
   }
   assert.throws(() => createPolicy(makeConfig({ policy: { repoAllowlist: ['x/y'] } })), /policy\.repoAllowlist/);
   assert.throws(() => createPolicy(makeConfig({ policy: { blockedPubkeys: ['nobody'] } })), /policy\.blockedPubkeys/);
+  assert.throws(() => createPolicy(makeConfig({ service: { hosts: ['git example com'] } })), /service\.hosts: "git example com"/);
 });
 
 test('nip11PolicyFields: defaults', () => {
