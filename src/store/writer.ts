@@ -288,14 +288,16 @@ export class Writer {
       const head = ov.get(dbs.heads, ak);
       if (head !== undefined) {
         const hts = readTs(head, 0);
-        if (hts > ev.created_at || (hts === ev.created_at && compareIds(head, TS_LEN, id, 0) < 0)) {
+        const oldId = Buffer.from(head.subarray(TS_LEN, TS_LEN + ID_LEN));
+        const wins = hts > ev.created_at || (hts === ev.created_at && compareIds(head, TS_LEN, id, 0) < 0);
+        if (wins && !this.isExpiredStored(ov, oldId, now)) {
           return {
             status: 'rejected',
             reason: 'replaced',
             message: 'replaced: have a newer version of this replaceable event',
           };
         }
-        const oldId = Buffer.from(head.subarray(TS_LEN, TS_LEN + ID_LEN));
+        // an old head that is newer but already expired (NIP-40) is replaced all the same
         if (this.removeEvent(ov, oldId) !== undefined) replaced.push(oldId.toString('hex'));
       }
       ov.put(dbs.heads, ak, headValue(ev.created_at, id));
@@ -304,6 +306,14 @@ export class Writer {
     for (const [db, key, value] of indexEntries(dbs, ev, id, pk)) ov.put(db, key, value);
     const deleted = ev.kind === 5 ? this.applyDeletion(ov, ev, pk) : [];
     return { status: 'stored', replaced, deleted };
+  }
+
+  /** Whether a stored event (looked up through the overlay) carries an expiration ≤ now. */
+  private isExpiredStored(ov: Overlay, id: Buffer, now: number): boolean {
+    const raw = ov.get(this.dbs.events, id);
+    if (raw === undefined || !raw.includes('"expiration"')) return false;
+    const exp = expirationOf(JSON.parse(raw) as NostrEvent);
+    return exp !== undefined && exp <= now;
   }
 
   /** NIP-09: remove the author's own events named by `e` and `a` tags, and write tombstones. */

@@ -238,6 +238,23 @@ test('expiration: refused when already expired, never served once expired, purge
   }
 });
 
+test('an expired replaceable head does not block an older version', async () => {
+  const t = await tempStore();
+  try {
+    const now = t.clock.seconds;
+    const head = sign(alice, { kind: 10002, tags: [['expiration', String(now + 5)]], created_at: now });
+    const older = sign(alice, { kind: 10002, created_at: now - 100 });
+    stored(await put(t.store, head));
+    rejected(await put(t.store, older), 'replaced');
+    t.clock.ms += 10_000;
+    assert.equal(t.store.getReplaceable(10002, alice.pk, ''), undefined);
+    assert.deepEqual(stored(await put(t.store, older)).replaced, [head.id]);
+    assert.equal(t.store.getReplaceable(10002, alice.pk, '')?.event.id, older.id);
+  } finally {
+    await t.destroy();
+  }
+});
+
 test('purge removes many expired events in chunks', async () => {
   const t = await tempStore();
   try {
