@@ -118,7 +118,7 @@ test('policy e2e: every NIP-34 kind over a WebSocket', async () => {
     assert.equal(res.headers.get('access-control-allow-origin'), '*');
     const doc = (await res.json()) as { supported_grasps?: string[]; repo_acceptance_criteria?: string; curation?: unknown };
     assert.ok(doc.supported_grasps?.includes('GRASP-01'));
-    assert.ok(doc.repo_acceptance_criteria?.includes(`list this service (${host})`), doc.repo_acceptance_criteria);
+    assert.ok(doc.repo_acceptance_criteria?.includes(`list this service (${host})`), String(doc.repo_acceptance_criteria));
     assert.equal(doc.curation, undefined);
   } finally {
     await client.close();
