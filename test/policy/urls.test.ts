@@ -25,7 +25,10 @@ test('normalizeServiceUrl: comparison form', () => {
     ['', undefined],
     ['mailto:someone@example.com', undefined],
   ];
-  for (const [input, want] of cases) assert.equal(normalizeServiceUrl(input), want, input);
+  for (const [input, want] of cases) {
+    assert.equal(normalizeServiceUrl(input), want, input);
+    if (want !== undefined) assert.equal(normalizeServiceUrl(want), want, `idempotent: ${want}`);
+  }
 });
 
 test('parseHostSpec: host with and without port', () => {
