@@ -172,6 +172,22 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
       { metric: `${metric}: peak RSS`, value: r.peakRssMB, unit: 'MB' },
     ];
     rows.push(...mk('sync from peer, NIP-77', a), ...mk('sync from peer, NIP-77 off', b));
+    // context: the same events written by clients over 4 WebSockets × 100 in flight (the peer's
+    // load above) — the write path (verify, policy, store) that every synced event also takes
+    for (const [name, r] of [
+      ['NIP-77', a],
+      ['NIP-77 off', b],
+    ] as const) {
+      rows.push({
+        metric: `sync from peer, ${name}: time vs the client write path`,
+        value: round(r.seconds, 3),
+        unit: 's',
+        baseline: load.seconds,
+        baselineName: 'same events published by clients (4 × 100 in flight) to the peer',
+        ratio: ratio(r.seconds, load.seconds),
+        note: 'lower is better',
+      });
+    }
     extra.nip77 = a;
     extra.reqFallback = b;
   } finally {

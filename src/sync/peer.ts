@@ -97,9 +97,11 @@ interface Sub {
 
 
 const NEG_NOTICE = /NEG-|negentropy|unknown|unsupported|not supported/i;
-const MAX_CONCURRENT_BATCHES = 3;
+const MAX_CONCURRENT_BATCHES = 4;
 const FILTERS_PER_BATCH = 4;
 const FETCH_PARALLEL = 4;
+/** concurrent NIP-77 sessions per peer (grasp-relay and strfry allow 8) */
+const NEG_SESSIONS = 6;
 const PAUSE_AT = 4000;
 const RESUME_AT = 1000;
 
@@ -293,7 +295,7 @@ export class Peer {
     const budget = Math.max(2, Math.min(this.d.sync.subscriptionBudget, this.remote.maxSubs ?? Infinity));
     const reserved = Math.max(1, Math.min(10, Math.floor(budget / 3)));
     this.reqSlots = new Semaphore(reserved);
-    this.negSlots = new Semaphore(4);
+    this.negSlots = new Semaphore(NEG_SESSIONS);
     this.live = new LivePlan({ budget: budget - reserved, chunk: this.d.sync.filterChunk, maxValues: 1000 });
     this.batchBackoff.reset();
 
