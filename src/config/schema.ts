@@ -80,9 +80,9 @@ export const policySchema = z
       .default('off')
       .describe('GRASP-05 archive mode: also accept announcements that do not list this service (allowlist: only those in archiveAllowlist).'),
     archiveAllowlist: z.array(z.string()).default([]).describe('Repositories to archive: npub, npub/d, hex pubkey, hex/d or bare d.'),
-    blockedPubkeys: z.array(z.string()).default([]).describe('Authors whose events are always refused (npub or hex).'),
-    repoAllowlist: z.array(z.string()).default([]).describe('When non-empty, only these repositories are accepted (npub, npub/d or bare d).'),
-    repoBlocklist: z.array(z.string()).default([]).describe('Repositories always refused (npub, npub/d or bare d); wins over every allowlist.'),
+    blockedPubkeys: z.array(z.string()).default([]).describe('Authors whose events are always refused, in every mode (npub or hex).'),
+    repoAllowlist: z.array(z.string()).default([]).describe('When non-empty, only these repositories are accepted (npub, npub/d, hex pubkey, hex/d or bare d); their maintainers count as the same repository.'),
+    repoBlocklist: z.array(z.string()).default([]).describe('Repositories always refused (npub, npub/d, hex pubkey, hex/d or bare d); wins over every allowlist.'),
   })
   .strict();
 
