@@ -56,35 +56,50 @@ function cmpItem(ts: Float64Array, ids: Uint8Array, i: number, j: number): numbe
   return 0;
 }
 
-/** Merge sorted runs [starts[r], starts[r+1]) into one ascending run, dropping duplicates. */
+/** Merge sorted runs [starts[r], starts[r+1]) into one ascending run in one pass (binary heap
+ *  of run heads), dropping duplicates (one event under several tag values). */
 function mergeRuns(c: Columns, starts: number[]): Columns {
-  let runs = starts.slice();
-  let src = c;
-  while (runs.length > 2) {
-    const dst = new Columns(src.count);
-    const next: number[] = [0];
-    for (let r = 0; r + 1 < runs.length; r += 2) {
-      const aEnd = runs[r + 1]!;
-      const bEnd = r + 2 < runs.length ? runs[r + 2]! : aEnd;
-      let i = runs[r]!;
-      let j = aEnd;
-      while (i < aEnd || j < bEnd) {
-        let take: number;
-        if (j >= bEnd) take = i++;
-        else if (i >= aEnd) take = j++;
-        else {
-          const d = cmpItem(src.ts, src.ids, i, j);
-          if (d === 0) j++; // same event under two tag values
-          take = d <= 0 ? i++ : j++;
-        }
-        dst.push(src.ts[take]!, src.ids, take * ID_LEN);
-      }
-      next.push(dst.count);
+  const pos: number[] = [];
+  const end: number[] = [];
+  for (let r = 0; r + 1 < starts.length; r++) {
+    if (starts[r]! < starts[r + 1]!) {
+      pos.push(starts[r]!);
+      end.push(starts[r + 1]!);
     }
-    runs = next;
-    src = dst;
   }
-  return src;
+  const heap = pos.map((_, r) => r);
+  const { ts, ids } = c;
+  const less = (a: number, b: number): boolean => cmpItem(ts, ids, pos[a]!, pos[b]!) < 0;
+  const down = (i: number): void => {
+    const n = heap.length;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) return;
+      const m = l + 1 < n && less(heap[l + 1]!, heap[l]!) ? l + 1 : l;
+      if (!less(heap[m]!, heap[i]!)) return;
+      const t = heap[i]!;
+      heap[i] = heap[m]!;
+      heap[m] = t;
+      i = m;
+    }
+  };
+  for (let i = (heap.length >> 1) - 1; i >= 0; i--) down(i);
+  const out = new Columns(c.count);
+  let lastTake = -1;
+  while (heap.length > 0) {
+    const r = heap[0]!;
+    const take = pos[r]!;
+    if (lastTake < 0 || cmpItem(ts, ids, lastTake, take) !== 0) out.push(ts[take]!, ids, take * ID_LEN);
+    lastTake = take;
+    pos[r] = take + 1;
+    if (pos[r]! >= end[r]!) {
+      const last = heap.pop()!;
+      if (heap.length === 0) break;
+      heap[0] = last;
+    }
+    down(0);
+  }
+  return out;
 }
 
 export function negentropyFor(ctx: ReadContext, filter: Filter, max: number): NegentropyItems | 'too-many' {

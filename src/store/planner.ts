@@ -14,7 +14,10 @@ import {
   pubkeyKindPrefix,
   tagPrefix,
   isHex64,
+  rangeHigh,
+  rangeLow,
 } from './keys.js';
+import { countRange } from './cursor.js';
 
 export const DEFAULT_MAX_LIMIT = 5000;
 /** authors × kinds above this walk the pubkey index (kind checked from the value) instead. */
@@ -99,39 +102,29 @@ export function planFilter(dbs: Dbs, filter: Filter, limit: number): Plan {
 
   const base = { type: 'ranges' as const, since, until, filter, limit, overlapping: false };
 
+  const indexable = tags.filter(([letter]) => isIndexableLetter(letter));
+  const tagPlan = indexable.length > 0 ? planTag(dbs, indexable, tags.length, authors, kinds, base) : undefined;
+
   if (authors && kinds && authors.length * kinds.length <= MAX_CROSS_RANGES) {
     const prefixes: Buffer[] = [];
     for (const a of authors) for (const k of kinds) prefixes.push(pubkeyKindPrefix(a, k));
-    return { ...base, db: dbs.byPubkeyKind, prefixes, valueCheck: undefined, postFilter: tags.length > 0 };
+    const pkPlan: RangePlan = { ...base, db: dbs.byPubkeyKind, prefixes, valueCheck: undefined, postFilter: tags.length > 0 };
+    if (tagPlan === undefined) return pkPlan;
+    // Both apply. pubkey+kind candidates must each be loaded and parsed to check the tags, while
+    // tag-index candidates are checked for author and kind from the index value (~10× cheaper),
+    // so count the pubkey+kind entries (natively) and walk at most 8× as many tag keys to decide.
+    let nPk = 0;
+    for (const p of prefixes) nPk += countRange(dbs.byPubkeyKind, p, since, until);
+    const cap = 8 * nPk;
+    let nTag = 0;
+    for (const p of tagPlan.prefixes) {
+      if (nTag >= cap) break;
+      nTag += boundedCount(dbs.byTag, p, since, until, cap - nTag);
+    }
+    return nTag < cap ? tagPlan : pkPlan;
   }
 
-  const indexable = tags.filter(([letter]) => isIndexableLetter(letter));
-  if (indexable.length > 0) {
-    // most selective first: all-hex values (ids, pubkeys) before free text, then fewer values
-    const score = ([, values]: [string, string[]]): number =>
-      (values.every((v) => isHex64(v)) ? 0 : 1e6) + values.length;
-    const [letter, values] = indexable.reduce((best, t) => (score(t) < score(best) ? t : best));
-    const encoded = uniqueBy(
-      values.filter((v) => typeof v === 'string').map((v) => tagPrefix(letter, v)),
-      (p) => p.prefix.toString('latin1'),
-    );
-    const kindSet = kinds ? new Set(kinds) : undefined;
-    const authorSet = authors ? new Set(authors.map((a) => a.toString('latin1'))) : undefined;
-    const valueCheck =
-      kindSet || authorSet
-        ? (v: Buffer): boolean =>
-            (kindSet === undefined || kindSet.has(v.readUInt32BE(0))) &&
-            (authorSet === undefined || authorSet.has(v.toString('latin1', 4, 36)))
-        : undefined;
-    return {
-      ...base,
-      db: dbs.byTag,
-      prefixes: encoded.map((p) => p.prefix),
-      valueCheck,
-      postFilter: tags.length > 1 || encoded.some((p) => !p.exact),
-      overlapping: encoded.length > 1,
-    };
-  }
+  if (tagPlan !== undefined) return tagPlan;
 
   if (authors) {
     const kindSet = kinds ? new Set(kinds) : undefined;
@@ -147,4 +140,46 @@ export function planFilter(dbs: Dbs, filter: Filter, limit: number): Plan {
     return { ...base, db: dbs.byKind, prefixes: kinds.map(kindBytes), valueCheck: undefined, postFilter: tags.length > 0 };
   }
   return { ...base, db: dbs.byCreated, prefixes: [EMPTY], valueCheck: undefined, postFilter: tags.length > 0 };
+}
+
+/** The tag-index plan for the most selective indexable tag condition. */
+function planTag(
+  dbs: Dbs,
+  indexable: Array<[string, string[]]>,
+  tagCount: number,
+  authors: Buffer[] | undefined,
+  kinds: number[] | undefined,
+  base: Pick<RangePlan, 'type' | 'since' | 'until' | 'filter' | 'limit' | 'overlapping'>,
+): RangePlan {
+  // most selective first: all-hex values (ids, pubkeys) before free text, then fewer values
+  const score = ([, values]: [string, string[]]): number =>
+    (values.every((v) => isHex64(v)) ? 0 : 1e6) + values.length;
+  const [letter, values] = indexable.reduce((best, t) => (score(t) < score(best) ? t : best));
+  const encoded = uniqueBy(
+    values.filter((v) => typeof v === 'string').map((v) => tagPrefix(letter, v)),
+    (p) => p.prefix.toString('latin1'),
+  );
+  const kindSet = kinds ? new Set(kinds) : undefined;
+  const authorSet = authors ? new Set(authors.map((a) => a.toString('latin1'))) : undefined;
+  const valueCheck =
+    kindSet || authorSet
+      ? (v: Buffer): boolean =>
+          (kindSet === undefined || kindSet.has(v.readUInt32BE(0))) &&
+          (authorSet === undefined || authorSet.has(v.toString('latin1', 4, 36)))
+      : undefined;
+  return {
+    ...base,
+    db: dbs.byTag,
+    prefixes: encoded.map((p) => p.prefix),
+    valueCheck,
+    postFilter: tagCount > 1 || encoded.some((p) => !p.exact),
+    overlapping: encoded.length > 1,
+  };
+}
+
+/** Keys of one prefix within [since, until], counting at most `cap` (walks keys only). */
+function boundedCount(db: IndexDb, prefix: Buffer, since: number, until: number, cap: number): number {
+  let n = 0;
+  for (const _k of db.getKeys({ start: rangeLow(prefix, since), end: rangeHigh(prefix, until), limit: cap })) n++;
+  return n;
 }
