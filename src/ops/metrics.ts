@@ -41,6 +41,7 @@ const MESSAGE_TYPES = new Set(['EVENT', 'REQ', 'COUNT', 'CLOSE', 'AUTH', 'NEG-OP
 const PEER_STATES = ['idle', 'connecting', 'connected', 'backoff', 'dead', 'stopped'] as const;
 
 export interface RelayMetrics {
+  /** this relay's own metrics (process metrics are shared, see processMetrics) */
   readonly registry: Registry;
   /** give this to ConnectionContext.observe */
   readonly observer: ConnectionObserver;
@@ -51,10 +52,24 @@ export interface RelayMetrics {
   close(): void;
 }
 
+/**
+ * prom-client's process metrics (memory, CPU, event-loop lag, GC) belong to the process, not to a
+ * relay: collected once into a shared registry and appended to every relay's exposition, so
+ * several relays in one process (tests, benches) do not each start their own monitors.
+ */
+let processRegistry: Registry | undefined;
+function processMetrics(): Registry {
+  if (processRegistry === undefined) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry });
+  }
+  return processRegistry;
+}
+
 export function createMetrics(src: MetricsSources): RelayMetrics {
   const registry = new Registry();
   const registers = [registry];
-  collectDefaultMetrics({ register: registry });
+  const proc = processMetrics();
 
   new Gauge({
     name: 'grasp_relay_info',
@@ -197,7 +212,10 @@ export function createMetrics(src: MetricsSources): RelayMetrics {
     registry,
     observer,
     contentType: registry.contentType,
-    render: () => registry.metrics(),
+    async render() {
+      const own = await registry.metrics();
+      return (own.endsWith('\n') ? own : own + '\n') + (await proc.metrics());
+    },
     close() {
       unhookBatches?.();
       unhookBatches = undefined;
