@@ -100,6 +100,8 @@ export function installOps(relay: RelayHandle, clock: Clock = systemClock, extra
       ingest: relay.ingest,
       store: relay.store,
       ...(relay.sync !== undefined ? { sync: relay.sync } : {}),
+      // the store does not report write batches yet; when it grows onWriteBatch() (see
+      // WriteBatchSource) the write-batch histograms appear without a change here
       ...(hasFn(store, 'onWriteBatch') ? { writeBatches: store as unknown as WriteBatchSource } : {}),
       ...(extra.nip77 !== undefined ? { nip77: extra.nip77 } : {}),
       info: {
