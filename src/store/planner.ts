@@ -80,6 +80,8 @@ export function planFilter(dbs: Dbs, filter: Filter, limit: number): Plan {
   }
   if (since > until) return { type: 'empty' };
 
+  const notList = (v: unknown): boolean => v !== undefined && !Array.isArray(v);
+  if (notList(filter.ids) || notList(filter.authors) || notList(filter.kinds)) return { type: 'empty' };
   const tags = tagConditions(filter);
   for (const [, values] of tags) if (!Array.isArray(values) || values.length === 0) return { type: 'empty' };
 

@@ -4,10 +4,11 @@
 //
 // Durability: lmdb-js's async transaction callbacks do not run with the native build in use
 // (the callback is never invoked), so a batch is decided synchronously against committed state
-// plus an in-memory overlay of the batch's own writes, then written with `env.batch()` (atomic,
-// one transaction) and the results are released after `env.flushed` (overlappingSync: the fsync
-// happens off the writer lock, and we still wait for it). Batches run one at a time, so the
-// committed state a batch reads is never stale.
+// plus an in-memory overlay of the batch's own writes (and of the previous batch while it is
+// still committing), then written with `env.batch()` (atomic, one transaction). With
+// overlappingSync and without separateFlushed, lmdb-js resolves that promise only after the
+// commit is flushed (one fdatasync per commit, checked with strace); we also await
+// `env.flushed`, so an insert resolves only once its transaction is durable.
 import type { Database } from 'lmdb';
 import type { Logger } from '../log.js';
 import { kindClass, parseAddress, expirationOf, type NostrEvent } from '../nostr/event.js';

@@ -157,6 +157,13 @@ test('random filters agree with the reference', async () => {
   assert.ok(nonEmpty > 80, `only ${nonEmpty} of 200 random queries matched anything`);
 });
 
+test('malformed filter fields match nothing instead of throwing', async () => {
+  assert.deepEqual(await collect(t.store, [{ authors: 'x' } as unknown as Filter]), []);
+  assert.deepEqual(await collect(t.store, [{ kinds: [1.5, -1] }]), []);
+  assert.deepEqual(await collect(t.store, [{ '#e': [5] } as unknown as Filter]), []);
+  assert.equal(t.store.count([{ ids: 'y' } as unknown as Filter]), 0);
+});
+
 test('querySync honours max and filter limit', () => {
   assert.equal(t.store.querySync({ kinds: [1] }, 7).length, 7);
   assert.equal(t.store.querySync({ kinds: [1], limit: 3 }, 7).length, 3);

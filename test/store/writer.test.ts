@@ -57,6 +57,32 @@ test('inserts made in one tick and while a commit is in flight all land', async 
   }
 });
 
+test('a batch decided while the previous one commits sees its writes', async () => {
+  const t = await tempStore();
+  try {
+    for (let round = 0; round < 5; round++) {
+      const v1 = sign(alice, { kind: 30001, tags: [['d', `r${round}`]], created_at: 100 });
+      const note = sign(alice, { kind: 1, content: `n${round}` });
+      const filler = Array.from({ length: 2500 }, () => fake({ kind: 1 })); // > one batch
+      const first = [...filler, v1, note].map((e) => put(t.store, e));
+      await new Promise((r) => setImmediate(r));
+      const v2 = sign(alice, { kind: 30001, tags: [['d', `r${round}`]], created_at: 200 });
+      const del = sign(alice, { kind: 5, tags: [['e', note.id]] });
+      const dup = put(t.store, v1);
+      const [r2, rd] = await Promise.all([put(t.store, v2), put(t.store, del)]);
+      assert.ok((await Promise.all(first)).every((r) => r.status === 'stored'));
+      assert.deepEqual(await dup, { status: 'duplicate' });
+      assert.deepEqual(stored(r2).replaced, [v1.id]);
+      assert.deepEqual(stored(rd).deleted, [note.id]);
+      assert.equal(t.store.getReplaceable(30001, alice.pk, `r${round}`)?.event.id, v2.id);
+      assert.equal(t.store.get(note.id), undefined);
+      assert.equal(t.store.get(v1.id), undefined);
+    }
+  } finally {
+    await t.destroy();
+  }
+});
+
 test('replaceable: newest wins, in one batch in either order, and across batches', async () => {
   const t = await tempStore();
   try {
