@@ -59,6 +59,16 @@ export function buildItems(pairs: Array<[timestamp: number, idHex: string]>): Ne
   return { count, timestamps: timestamps.subarray(0, count), ids: ids.subarray(0, ID_SIZE * count) };
 }
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/** The ids as little-endian 32-bit words (copy; for unaligned buffers or big-endian hosts). */
+function wordsOf(ids: Uint8Array, n: number): Uint32Array {
+  const w = new Uint32Array(8 * n);
+  const v = new DataView(ids.buffer, ids.byteOffset, ids.byteLength);
+  for (let i = 0; i < 8 * n; i++) w[i] = v.getUint32(4 * i, true);
+  return w;
+}
+
 /** Read-only, precomputed view of one item set; shareable between reconcilers. */
 export class NegentropyStorage {
   readonly count: number;
@@ -78,36 +88,44 @@ export class NegentropyStorage {
     this.ids = items.ids.length === ID_SIZE * n ? items.ids : items.ids.subarray(0, ID_SIZE * n);
     const ts = this.timestamps;
     const ids = this.ids;
+    let prevT = -1;
     for (let i = 0; i < n; i++) {
       const t = ts[i];
-      if (!Number.isSafeInteger(t) || t < 0) throw new NegentropyError(`items: timestamp ${t} at ${i} is not a non-negative integer`);
-      if (i > 0 && (t < ts[i - 1] || (t === ts[i - 1] && this.compareItems(i - 1, i) >= 0))) {
-        throw new NegentropyError(`items: not strictly ascending by (timestamp, id) at ${i}`);
+      if (t > prevT) {
+        prevT = t;
+        continue;
       }
+      if (t === prevT && this.compareItems(i - 1, i) < 0) continue;
+      if (!(t >= 0)) break; // NaN or negative: reported below
+      throw new NegentropyError(`items: not strictly ascending by (timestamp, id) at ${i}`);
+    }
+    if (n > 0 && (!(ts[0] >= 0) || !Number.isSafeInteger(ts[n - 1]))) throw new NegentropyError('items: timestamps must be integers in [0, 2^53)');
+    for (let i = 0; i < n; i++) {
+      if (!Number.isInteger(ts[i])) throw new NegentropyError(`items: timestamp ${ts[i]} at ${i} is not a non-negative integer`);
     }
     const sums = new Uint32Array(8 * (n + 1));
-    const view = new DataView(ids.buffer, ids.byteOffset, ids.byteLength);
+    // ids as little-endian 32-bit words: a Uint32Array view when the platform and alignment allow
+    const words =
+      LITTLE_ENDIAN && ids.byteOffset % 4 === 0 ? new Uint32Array(ids.buffer, ids.byteOffset, 8 * n) : wordsOf(ids, n);
     let s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
-    for (let i = 0; i < n; i++) {
-      const o = 32 * i;
+    for (let i = 0, o = 0, p = 8; i < n; i++, o += 8, p += 8) {
       let t: number;
-      t = s0 + view.getUint32(o, true);
+      t = s0 + words[o];
       s0 = t >>> 0;
-      t = s1 + view.getUint32(o + 4, true) + (t > 0xffffffff ? 1 : 0);
+      t = s1 + words[o + 1] + (t > 0xffffffff ? 1 : 0);
       s1 = t >>> 0;
-      t = s2 + view.getUint32(o + 8, true) + (t > 0xffffffff ? 1 : 0);
+      t = s2 + words[o + 2] + (t > 0xffffffff ? 1 : 0);
       s2 = t >>> 0;
-      t = s3 + view.getUint32(o + 12, true) + (t > 0xffffffff ? 1 : 0);
+      t = s3 + words[o + 3] + (t > 0xffffffff ? 1 : 0);
       s3 = t >>> 0;
-      t = s4 + view.getUint32(o + 16, true) + (t > 0xffffffff ? 1 : 0);
+      t = s4 + words[o + 4] + (t > 0xffffffff ? 1 : 0);
       s4 = t >>> 0;
-      t = s5 + view.getUint32(o + 20, true) + (t > 0xffffffff ? 1 : 0);
+      t = s5 + words[o + 5] + (t > 0xffffffff ? 1 : 0);
       s5 = t >>> 0;
-      t = s6 + view.getUint32(o + 24, true) + (t > 0xffffffff ? 1 : 0);
+      t = s6 + words[o + 6] + (t > 0xffffffff ? 1 : 0);
       s6 = t >>> 0;
-      t = s7 + view.getUint32(o + 28, true) + (t > 0xffffffff ? 1 : 0);
+      t = s7 + words[o + 7] + (t > 0xffffffff ? 1 : 0);
       s7 = t >>> 0;
-      const p = 8 * (i + 1);
       sums[p] = s0;
       sums[p + 1] = s1;
       sums[p + 2] = s2;
