@@ -1,7 +1,8 @@
 // Nip77Sessions (the relay's per-connection NIP-77 handler) driven directly: full reconciliations
 // through NEG-OPEN / NEG-MSG with our and nostr-tools' initiators, replacement, limits, idle
 // timeout on an injected clock, NEG-CLOSE, and NEG-ERR (never NOTICE) for every bad message.
-// The store is an in-test StoreReader answering negentropyItems (the only method NIP-77 uses).
+// Most cases use an in-test StoreReader answering negentropyItems (the only method NIP-77 uses);
+// one runs the same reconciliation against the real LMDB store.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { makeConfig, type NegentropyConfig } from '../../src/config/schema.js';
@@ -10,6 +11,7 @@ import { NegentropyInitiator, NegentropyStorage, buildItems } from '../../src/ne
 import { Nip77Sessions } from '../../src/relay/nip77.js';
 import type { NegentropyItems, StoreReader } from '../../src/store/types.js';
 import { ManualClock } from '../sync/clock.js';
+import { fake, insertAll, tempStore } from '../store/helpers.js';
 import { assertSameSet, loadNostrToolsNip77, makeSets, ntStorage, type Pair } from './helpers.js';
 
 interface Row {
@@ -254,4 +256,33 @@ test('close() frees every session and cancels the timers', () => {
   h.s.handle(['NEG-OPEN', 'c', {}, '6100000200']);
   h.clock.advance(3_600_000);
   assert.equal(h.sent.length, n, 'nothing is sent after close');
+});
+
+test('against the real LMDB store: filter, too-many, full reconciliation', async () => {
+  const t = await tempStore();
+  try {
+    const sets = makeSets(3000, 0.1, 77, 'few');
+    const theirs = [...sets.b];
+    const events = theirs.map(([created_at, id]) => fake({ id, created_at, kind: 1 }));
+    const noise = makeSets(500, 0, 78).a.map(([created_at, id]) => fake({ id, created_at, kind: 7 }));
+    await insertAll(t.store, [...events, ...noise]);
+    const cfg = makeConfig({ negentropy: { frameSizeLimit: 4096, maxItems: 5000 } }).negentropy;
+    const clock = new ManualClock(1_700_000_000_000);
+    const sent: unknown[][] = [];
+    const s = new Nip77Sessions(t.store, cfg, (json) => sent.push(JSON.parse(json) as unknown[]), clock);
+    const h = { s, sent, clock, store: stubStore([]), cfg, last: () => sent.at(-1) as unknown[] };
+    const r = reconcileVia(h, 'lmdb', sets.a, [{ kinds: [1] }]);
+    assertSameSet(r.have, sets.onlyA, 'have');
+    assertSameSet(r.need, sets.onlyB, 'need');
+    assert.ok(r.rounds > 1);
+    // more than maxItems events match {}: blocked
+    const small = new Nip77Sessions(t.store, { ...cfg, maxItems: 100 }, (json) => sent.push(JSON.parse(json) as unknown[]), clock);
+    small.handle(['NEG-OPEN', 'all', {}, '6100000200']);
+    assert.equal(sent.at(-1)?.[0], 'NEG-ERR');
+    assert.match(String(sent.at(-1)?.[2]), /^blocked: /);
+    s.close();
+    small.close();
+  } finally {
+    await t.destroy();
+  }
 });
