@@ -3,7 +3,7 @@
 // (keys derive from the seed, BIP-340 signing with zero aux). Large sets are cached as JSONL in
 // bench/.cache/ (git-ignored by its own .gitignore; GRASP_BENCH_CACHE=off disables, =<dir> moves).
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -171,15 +171,51 @@ function cacheDir(): string | undefined {
   return undefined;
 }
 
+/** Read a JSONL file in chunks (sets of ~1M events exceed V8's maximum string length). */
+function readJsonl(file: string): NostrEvent[] {
+  const out: NostrEvent[] = [];
+  const fd = openSync(file, 'r');
+  try {
+    const chunk = Buffer.alloc(16 << 20);
+    let carry = Buffer.alloc(0);
+    for (;;) {
+      const n = readSync(fd, chunk, 0, chunk.length, null);
+      if (n === 0) break;
+      const buf = carry.length > 0 ? Buffer.concat([carry, chunk.subarray(0, n)]) : chunk.subarray(0, n);
+      let start = 0;
+      for (let nl = buf.indexOf(10, start); nl >= 0; nl = buf.indexOf(10, start)) {
+        if (nl > start) out.push(JSON.parse(buf.toString('utf8', start, nl)) as NostrEvent);
+        start = nl + 1;
+      }
+      carry = Buffer.from(buf.subarray(start));
+    }
+    if (carry.length > 0) out.push(JSON.parse(carry.toString('utf8')) as NostrEvent);
+  } finally {
+    closeSync(fd);
+  }
+  return out;
+}
+
+function writeJsonl(file: string, events: NostrEvent[]): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  const fd = openSync(tmp, 'w');
+  try {
+    for (let i = 0; i < events.length; i += 1000) {
+      writeSync(fd, events.slice(i, i + 1000).map((e) => JSON.stringify(e) + '\n').join(''));
+    }
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, file); // atomic: concurrent generators never read a partial file
+}
+
 function cached(name: string, n: number, generate: () => NostrEvent[]): NostrEvent[] {
   const dir = n >= CACHE_MIN_EVENTS ? cacheDir() : undefined;
   if (!dir) return generate();
   const file = join(dir, `${name}.v${GENERATOR_VERSION}.jsonl`);
   if (existsSync(file)) {
     try {
-      const lines = readFileSync(file, 'utf8').split('\n');
-      const out: NostrEvent[] = [];
-      for (const line of lines) if (line.length > 0) out.push(JSON.parse(line) as NostrEvent);
+      const out = readJsonl(file);
       if (out.length === n) return out;
     } catch {
       // unreadable or partial: regenerate
@@ -190,9 +226,7 @@ function cached(name: string, n: number, generate: () => NostrEvent[]): NostrEve
     mkdirSync(dir, { recursive: true });
     const ignore = join(dir, '.gitignore');
     if (!existsSync(ignore)) writeFileSync(ignore, '*\n');
-    const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, events.map((e) => JSON.stringify(e)).join('\n') + '\n');
-    renameSync(tmp, file);
+    writeJsonl(file, events);
   } catch {
     // a read-only checkout still gets its events
   }
