@@ -69,30 +69,44 @@ function mergeRuns(c: Columns, starts: number[]): Columns {
   }
   const heap = pos.map((_, r) => r);
   const { ts, ids } = c;
-  const less = (a: number, b: number): boolean => cmpItem(ts, ids, pos[a]!, pos[b]!) < 0;
+  // a before b: created_at first (Float64 compare), id bytes only on equal seconds
+  const less = (a: number, b: number): boolean => {
+    const pa = pos[a]!;
+    const pb = pos[b]!;
+    const d = ts[pa]! - ts[pb]!;
+    return d !== 0 ? d < 0 : cmpItem(ts, ids, pa, pb) < 0;
+  };
   const down = (i: number): void => {
     const n = heap.length;
+    const x = heap[i]!;
     for (;;) {
       const l = 2 * i + 1;
-      if (l >= n) return;
+      if (l >= n) break;
       const m = l + 1 < n && less(heap[l + 1]!, heap[l]!) ? l + 1 : l;
-      if (!less(heap[m]!, heap[i]!)) return;
-      const t = heap[i]!;
+      if (!less(heap[m]!, x)) break;
       heap[i] = heap[m]!;
-      heap[m] = t;
       i = m;
     }
+    heap[i] = x;
   };
   for (let i = (heap.length >> 1) - 1; i >= 0; i--) down(i);
   const out = new Columns(c.count);
   let lastTake = -1;
   while (heap.length > 0) {
     const r = heap[0]!;
-    const take = pos[r]!;
-    if (lastTake < 0 || cmpItem(ts, ids, lastTake, take) !== 0) out.push(ts[take]!, ids, take * ID_LEN);
-    lastTake = take;
-    pos[r] = take + 1;
-    if (pos[r]! >= end[r]!) {
+    // take the whole stretch of run r that stays ahead of the second-best run's head
+    let take = pos[r]!;
+    const stop = end[r]!;
+    const second = heap.length > 1 ? (heap.length > 2 && less(heap[2]!, heap[1]!) ? heap[2]! : heap[1]!) : -1;
+    do {
+      if (lastTake < 0 || ts[lastTake] !== ts[take] || cmpItem(ts, ids, lastTake, take) !== 0) {
+        out.push(ts[take]!, ids, take * ID_LEN);
+      }
+      lastTake = take;
+      take++;
+      pos[r] = take;
+    } while (take < stop && (second < 0 || less(r, second)));
+    if (take >= stop) {
       const last = heap.pop()!;
       if (heap.length === 0) break;
       heap[0] = last;
