@@ -47,13 +47,13 @@ export interface Throughput {
  * event on the main thread, as ingest would), keep them all in flight, wait for every answer.
  * Also returns CPU per event per thread, which other processes on the machine do not inflate.
  */
-export async function measureThroughputCpu(v: Verifier, events: NostrEvent[], mainWorkUs = 0): Promise<Throughput> {
+export async function measureThroughputCpu(v: Verifier, events: NostrEvent[], mainWorkUs = 0, chunk = FEED_CHUNK): Promise<Throughput> {
   const cpu0 = process.cpuUsage();
   const main0 = threadCpuUs();
   const t0 = performance.now();
   const pending: Promise<boolean>[] = [];
-  for (let i = 0; i < events.length; i += FEED_CHUNK) {
-    const end = Math.min(events.length, i + FEED_CHUNK);
+  for (let i = 0; i < events.length; i += chunk) {
+    const end = Math.min(events.length, i + chunk);
     for (let j = i; j < end; j++) {
       spin(mainWorkUs);
       pending.push(v.verify(events[j]));

@@ -299,6 +299,19 @@ describe('process lifecycle', () => {
     assert.equal(r.stdout.trim(), 'answered true');
   });
 
+  test('GRASP_VERIFY_BACKEND / GRASP_VERIFY_WORKERS apply when options do not say', async () => {
+    const r = await runChild(
+      `import { createVerifier } from ${JSON.stringify(verifyJs)};
+       const a = await createVerifier();
+       const b = await createVerifier({ workers: 0 });
+       console.log(a.backend, a.workers, b.workers, await a.verify(${ev}));
+       await a.close(); await b.close();`,
+      { GRASP_VERIFY_BACKEND: 'nostr-wasm', GRASP_VERIFY_WORKERS: '2' },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim(), 'nostr-wasm 2 0 true');
+  });
+
   test("without the native addon, 'auto' falls back to nostr-wasm", async () => {
     // NODE_BACKEND=js makes bcrypto load its pure-JS code, as on a machine where it cannot build
     const r = await runChild(
