@@ -92,7 +92,7 @@ async function measureReqs(client: LoadClient, variants: string[][], concurrency
 }
 
 /** The baseline store: the same raw JSON strings in a plain LMDB db keyed newest-first. */
-function rawStore(events: readonly NostrEvent[]): { walk(count: number, seconds: number): number; close(): void } {
+function rawStore(events: readonly NostrEvent[]): { walk(count: number, seconds: number): number; close(): Promise<void> } {
   const dir = mkdtempSync(join(tmpdir(), 'grasp-bench-raw-'));
   const db = open<string, Buffer>({ path: dir, encoding: 'string', keyEncoding: 'binary', compression: false });
   const keyOf = (e: NostrEvent, i: number): Buffer => {
@@ -125,8 +125,8 @@ function rawStore(events: readonly NostrEvent[]): { walk(count: number, seconds:
       if (bytes < 0) throw new Error('unreachable');
       return walks / ((performance.now() - t0) / 1000);
     },
-    close() {
-      void db.close();
+    async close() {
+      await db.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -215,7 +215,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
       extra: { load: loaded, rssAfterLoad: afterLoad, rssAfterQueries: afterQueries, relay: relay.info, detail },
     };
   } finally {
-    raw?.close();
+    await raw?.close();
     await relay.close();
   }
 }
