@@ -143,6 +143,7 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
     ipLimiter,
     log: log.child({ mod: 'conn' }),
     negentropy: negCfg.enabled ? (send) => new Nip77Sessions(store, negCfg, send, clock, config.limits) : undefined,
+    nip77Stats: { sessions: 0, bytesIn: 0, bytesOut: 0 },
   };
   ready.ctx = ctx;
 
@@ -189,7 +190,8 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
       return closing;
     },
   };
-  ctx.observe = installOps(handle, clock).observer;
+  const nip77Stats = ctx.nip77Stats!;
+  ctx.observe = installOps(handle, clock, negCfg.enabled ? { nip77: { nip77Stats: () => nip77Stats } } : {}).observer;
   log.info(
     { url, transport: transport.name, verify: verifier.backend, policy: config.policy.mode, dataDir: config.store.dataDir, sync: config.sync.enabled },
     'grasp-relay listening',

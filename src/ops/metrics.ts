@@ -10,7 +10,7 @@ import type { SyncStatus } from '../sync/index.js';
 export interface MetricsSources {
   /** open WebSocket connections */
   connections(): number;
-  ingest: { readonly counts: Readonly<Record<string, number>> };
+  ingest: { readonly counts: Readonly<Record<string, number>>; readonly refusals?: Readonly<Record<string, number>> };
   store: { stats(): { events: number; bytes: number } };
   sync?: {
     status(): SyncStatus;
@@ -133,6 +133,16 @@ export function createMetrics(src: MetricsSources): RelayMetrics {
       for (const [outcome, n] of Object.entries(src.ingest.counts)) this.inc({ outcome }, n);
     },
   });
+  new Counter({
+    name: 'grasp_relay_events_refused_total',
+    help: 'Events refused, by reason: the write policy’s code (e.g. unrelated, service-not-listed, not-maintainer), the store’s (replaced, deleted, expired), or the outcome (invalid, bad-signature).',
+    labelNames: ['reason'],
+    registers,
+    collect() {
+      this.reset();
+      for (const [reason, n] of Object.entries(src.ingest.refusals ?? {})) this.inc({ reason }, n);
+    },
+  });
   new Gauge({
     name: 'grasp_relay_store_events',
     help: 'Events in the store.',
@@ -181,7 +191,7 @@ export function createMetrics(src: MetricsSources): RelayMetrics {
     });
     new Counter({
       name: 'grasp_relay_nip77_bytes_total',
-      help: 'NIP-77 message payload bytes (hex-decoded), by direction (in: from clients, out: to clients).',
+      help: 'NIP-77 messages (NEG-OPEN/NEG-MSG/NEG-CLOSE/NEG-ERR) in bytes on the wire, by direction (in: from clients, out: to clients).',
       labelNames: ['direction'],
       registers,
       collect() {

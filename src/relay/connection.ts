@@ -31,8 +31,16 @@ export interface ConnectionContext {
   log: Logger;
   /** NIP-77 per-connection handler factory; undefined when NIP-77 is disabled */
   negentropy?: (send: (json: string) => void) => { handle(msg: unknown[]): void; close(): void };
+  /** relay-wide NIP-77 counters (metrics): sessions opened, message bytes in and out */
+  nip77Stats?: Nip77Stats;
   /** observability hooks (metrics) */
   observe?: ConnectionObserver;
+}
+
+export interface Nip77Stats {
+  sessions: number;
+  bytesIn: number;
+  bytesOut: number;
 }
 
 export interface ConnectionObserver {
@@ -85,7 +93,11 @@ export class Connection implements SocketHandler {
     private readonly onGone: () => void = () => {},
   ) {
     this.log = ctx.log;
-    this.neg = ctx.negentropy?.((json) => this.send(json));
+    const stats = ctx.nip77Stats;
+    this.neg = ctx.negentropy?.((json) => {
+      if (stats) stats.bytesOut += json.length;
+      this.send(json);
+    });
     this.log.debug({ ip: socket.ip }, 'connection open');
   }
 
@@ -121,6 +133,10 @@ export class Connection implements SocketHandler {
         if (this.neg === undefined) {
           this.send(noticeMessage(`invalid: unknown message type ${JSON.stringify(msg.msg[0])}`));
           return;
+        }
+        if (this.ctx.nip77Stats) {
+          this.ctx.nip77Stats.bytesIn += bytes;
+          if (msg.msg[0] === 'NEG-OPEN') this.ctx.nip77Stats.sessions++;
         }
         return this.neg.handle(msg.msg);
       case 'AUTH': {

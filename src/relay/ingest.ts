@@ -34,6 +34,8 @@ export interface Ingest {
   onAccepted(listener: (event: NostrEvent, origin: Origin) => void): () => void;
   /** counters by outcome since start */
   readonly counts: Readonly<Record<IngestOutcome, number>>;
+  /** refusals since start by reason: the policy's reject code, or the store's / validator's reason */
+  readonly refusals: Readonly<Record<string, number>>;
   /** resolves when every submit in flight has finished */
   drain(): Promise<void>;
 }
@@ -68,10 +70,13 @@ export function createIngest(deps: IngestDeps): Ingest {
     'store-refused': 0,
     error: 0,
   };
+  const refusals: Record<string, number> = {};
   const inFlight = new Set<Promise<IngestResult>>();
 
-  const refuse = (outcome: IngestOutcome, message: string, decision?: PolicyRejection): IngestResult => {
+  const refuse = (outcome: IngestOutcome, message: string, decision?: PolicyRejection, reason?: string): IngestResult => {
     counts[outcome]++;
+    const why = decision?.code ?? reason ?? outcome;
+    refusals[why] = (refusals[why] ?? 0) + 1;
     return decision ? { ok: false, duplicate: false, message, decision } : { ok: false, duplicate: false, message };
   };
   const duplicate = (): IngestResult => {
@@ -108,7 +113,7 @@ export function createIngest(deps: IngestDeps): Ingest {
     if (r.status === 'duplicate') return duplicate();
     if (r.status === 'rejected') {
       log.debug({ id: event.id, reason: r.reason }, 'event refused by store');
-      return refuse('store-refused', STORE_REFUSAL[r.reason]);
+      return refuse('store-refused', STORE_REFUSAL[r.reason], undefined, r.reason);
     }
     counts.stored++;
     live.fanOut(event, body);
@@ -124,6 +129,7 @@ export function createIngest(deps: IngestDeps): Ingest {
 
   return {
     counts,
+    refusals,
     submit(event, raw, origin) {
       const p = run(event, raw, origin).catch((e: unknown): IngestResult => {
         log.error({ err: e }, 'ingest failed');

@@ -51,6 +51,7 @@ export function memIngest(store: MemStore, policy: MemPolicy = () => ({ action: 
   const ingest = {
     submitted: 0,
     counts: {} as Ingest['counts'],
+    refusals: {},
     async drain() {},
     onAccepted(l: (e: NostrEvent, origin: 'client' | 'sync') => void) {
       listeners.add(l);
