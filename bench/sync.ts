@@ -130,8 +130,9 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     let peer = await spawnRelay({ policy: { mode: 'open' }, service: { hosts: [] } }, { dataDir: peerDir });
     progress(`sync: loading the peer ${peer.info.url}`);
     const load = await publishParallel(peer.info.url, toRawEvents(events), 4, 100);
-    const held = (await peer.stats()).storeEvents;
-    extra.peerLoad = { ok: load.ok, refused: load.refused, eventsPerSec: load.eventsPerSec, held };
+    const peerStats = await peer.stats();
+    const held = peerStats.storeEvents;
+    extra.peerLoad = { ok: load.ok, refused: load.refused, eventsPerSec: load.eventsPerSec, held, peakRssMB: peerStats.peakRssMB };
     progress(`sync: peer holds ${held} events`);
 
     progress('sync: baseline (raw NIP-77 reconcile + ids fetch over one WebSocket)');
@@ -169,7 +170,14 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
         baselineName: 'raw NIP-77 reconcile + ids fetch, one WebSocket',
         ratio: ratio(r.events / r.seconds, base.received / base.seconds),
       },
-      { metric: `${metric}: peak RSS`, value: r.peakRssMB, unit: 'MB' },
+      {
+        metric: `${metric}: peak RSS`,
+        value: r.peakRssMB,
+        unit: 'MB',
+        baseline: peerStats.peakRssMB,
+        baselineName: 'peak RSS of the peer while clients wrote the same events',
+        ratio: ratio(r.peakRssMB, peerStats.peakRssMB),
+      },
     ];
     rows.push(...mk('sync from peer, NIP-77', a), ...mk('sync from peer, NIP-77 off', b));
     // context: the same events written by clients over 4 WebSockets × 100 in flight (the peer's

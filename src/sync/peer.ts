@@ -150,6 +150,8 @@ export class Peer {
   private live = new LivePlan({ budget: 60, chunk: 100, maxValues: 1000 });
   private readonly batches = new Map<number, Batch>();
   private readonly inflight = new Set<string>();
+  /** ids in a fetch REQ right now */
+  private readonly requested = new Set<string>();
   private outstanding = 0;
   private paused = false;
   private connectTimer: TimerHandle | undefined;
@@ -830,11 +832,19 @@ export class Peer {
 
   /** Fetch ids in chunks; an id counts as received when its event arrives (any policy outcome). */
   private async fetchIds(ids: readonly string[], b: Batch): Promise<void> {
-    let missing = ids.filter((id) => !this.d.store.has(id) && !this.d.known(id));
+    // Skip ids another filter is already fetching (a comment matches #e and #E; a status #a and
+    // #e) or that arrived and are on their way through the write path. If that other fetch
+    // fails, its batch fails and is retried, and its filter covers these ids again.
+    let missing = ids.filter((id) => !this.requested.has(id) && !this.inflight.has(id) && !this.d.store.has(id) && !this.d.known(id));
     while (missing.length > 0) {
       const want = new Set(missing);
       await mapLimit(chunk(missing, this.d.sync.fetchChunk), FETCH_PARALLEL, async (c) => {
-        await this.reqOnce([{ ids: c }], b, (id) => want.delete(id));
+        for (const id of c) this.requested.add(id);
+        try {
+          await this.reqOnce([{ ids: c }], b, (id) => want.delete(id));
+        } finally {
+          for (const id of c) this.requested.delete(id);
+        }
       });
       if (want.size === missing.length) {
         this.log.warn({ relay: this.url, missing: want.size }, 'sync peer did not send ids it listed; giving up on them this round');

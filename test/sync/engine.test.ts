@@ -188,6 +188,6 @@ for (const mode of ['full events', 'ids only (refetched from the peer)'] as cons
     assert.equal(s.engine.status().totals.retryWaiting, 0);
     const byIds = fake.seen('REQ').filter((m) => (m[2] as { ids?: string[] }).ids !== undefined).length;
     if (mode === 'full events') assert.equal(byIds, 0);
-    else assert.ok(byIds >= 3, `refetched by id (${byIds})`);
+    else assert.ok(byIds >= 1, `refetched by id (${byIds})`);
   });
 }
