@@ -143,6 +143,6 @@ function fileSize(file: string): number {
 export async function openStore(opts: OpenStoreOptions): Promise<Store> {
   fs.mkdirSync(opts.dataDir, { recursive: true });
   const dbs = openDbs(opts.dataDir, opts.mapSizeGiB);
-  const log = (opts.log ?? silentLogger).child({ mod: 'store' });
+  const log = opts.log ?? silentLogger;
   return new LmdbStore(dbs, opts.dataDir, opts.clock ?? systemClock, log);
 }

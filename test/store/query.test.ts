@@ -157,6 +157,28 @@ test('random filters agree with the reference', async () => {
   assert.ok(nonEmpty > 80, `only ${nonEmpty} of 200 random queries matched anything`);
 });
 
+test('tag values around the truncation length', async () => {
+  const tt = await tempStore();
+  try {
+    const v = (n: number, c = 'v'): string => 'é'.repeat(2) + 'v'.repeat(n - 5) + c; // n utf8 bytes, differing last
+    const lens = [TAG_MAX_BYTES - 1, TAG_MAX_BYTES, TAG_MAX_BYTES + 1];
+    const evs = lens.flatMap((n) => [
+      fake({ kind: 1, tags: [['l', v(n)]], created_at: n }),
+      fake({ kind: 1, tags: [['l', v(n, 'w')]], created_at: n }),
+    ]);
+    await insertAll(tt.store, evs);
+    for (const n of lens) {
+      for (const c of ['v', 'w']) {
+        const f: Filter = { '#l': [v(n, c)] };
+        assert.deepEqual(ids(await collect(tt.store, [f])), reference(evs, [f]), `${n} ${c}`);
+        assert.equal(tt.store.count([f]), 1);
+      }
+    }
+  } finally {
+    await tt.destroy();
+  }
+});
+
 test('malformed filter fields match nothing instead of throwing', async () => {
   assert.deepEqual(await collect(t.store, [{ authors: 'x' } as unknown as Filter]), []);
   assert.deepEqual(await collect(t.store, [{ kinds: [1.5, -1] }]), []);

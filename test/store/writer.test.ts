@@ -233,6 +233,32 @@ test('kind 5 by a tag deletes versions up to its created_at', async () => {
   }
 });
 
+test('addresses with long d values (hashed in keys) and d values containing colons', async () => {
+  const t = await tempStore();
+  try {
+    const longD = 'd'.repeat(2000);
+    const otherLongD = 'd'.repeat(1999) + 'e';
+    const a = sign(alice, { kind: 30023, tags: [['d', longD]], created_at: 10 });
+    const b = sign(alice, { kind: 30023, tags: [['d', otherLongD]], created_at: 11 });
+    const a2 = sign(alice, { kind: 30023, tags: [['d', longD]], created_at: 12 });
+    stored(await put(t.store, a));
+    stored(await put(t.store, b));
+    assert.deepEqual(stored(await put(t.store, a2)).replaced, [a.id]);
+    assert.equal(t.store.getReplaceable(30023, alice.pk, longD)?.event.id, a2.id);
+    assert.equal(t.store.getReplaceable(30023, alice.pk, otherLongD)?.event.id, b.id);
+    assert.deepEqual(ids(await collect(t.store, [{ '#d': [longD] }])), [a2.id]);
+    const colon = sign(alice, { kind: 30617, tags: [['d', 'a:b:c']], created_at: 5 });
+    stored(await put(t.store, colon));
+    const del = sign(alice, { kind: 5, tags: [['a', `30617:${alice.pk}:a:b:c`]], created_at: 6 });
+    assert.deepEqual(stored(await put(t.store, del)).deleted, [colon.id]);
+    const delLong = sign(alice, { kind: 5, tags: [['a', `30023:${alice.pk}:${longD}`]], created_at: 20 });
+    assert.deepEqual(stored(await put(t.store, delLong)).deleted, [a2.id]);
+    assert.ok(t.store.get(b.id));
+  } finally {
+    await t.destroy();
+  }
+});
+
 test('expiration: refused when already expired, never served once expired, purged', async () => {
   const t = await tempStore();
   try {
