@@ -15,6 +15,8 @@ import { StateStore } from './state.js';
 import { Targets } from './targets.js';
 import { normalizeRelayUrl } from './urls.js';
 
+const NEG_FRAME_LIMIT = 60_000;
+
 export interface SyncEngineDeps {
   store: Store;
   ingest: Ingest;
@@ -143,14 +145,14 @@ export class SyncEngine {
     }
     const deps = this.retry.dependents(event, this.d.clock.now());
     for (const dep of deps) {
-      if (dep.event !== undefined && dep.raw !== undefined) void this.resubmit(dep.event, dep.raw);
+      if (dep.event !== undefined && dep.raw !== undefined) void this.resubmit(dep.event, dep.raw, dep.relay);
       else if (dep.relay !== undefined) this.peers.get(dep.relay)?.refetch([dep.id]);
     }
   }
 
-  private async resubmit(event: NostrEvent, raw: string): Promise<void> {
+  private async resubmit(event: NostrEvent, raw: string, relay: string | undefined): Promise<void> {
     try {
-      await this.submit(event, raw, undefined);
+      await this.submit(event, raw, relay);
     } catch (err) {
       this.d.log.error({ err }, 'sync retry submit failed');
     }
@@ -179,6 +181,8 @@ export class SyncEngine {
         submit: (ev, raw, peer) => this.submit(ev, raw, peer.url),
         known: (id) => this.retry.known(id, this.d.clock.now()),
         negMaxItems: this.d.config.negentropy.maxItems,
+        // our NIP-77 messages stay under common peer frame limits (strfry: 128 KiB of hex)
+        frameSizeLimit: NEG_FRAME_LIMIT,
         ...(this.secretKey !== undefined ? { secretKey: this.secretKey } : {}),
         ...(this.d.random !== undefined ? { random: this.d.random } : {}),
       });

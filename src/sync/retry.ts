@@ -41,7 +41,7 @@ export interface Dependent {
   /** present while the full event is still held: re-submit it */
   event?: NostrEvent;
   raw?: string;
-  /** the relay it came from: fetch it again by id when only the id is left */
+  /** the relay it came from (fetched again from there by id when only the id is left) */
   relay?: string;
 }
 
@@ -125,8 +125,9 @@ export class RetrySet {
         if (e === undefined) continue;
         this.remove(id);
         if (e.until <= now) continue;
-        if (e.event !== undefined && e.raw !== undefined && e.fullUntil > now) out.push({ id, event: e.event, raw: e.raw });
-        else out.push({ id, ...(e.relay !== undefined ? { relay: e.relay } : {}) });
+        const relay = e.relay !== undefined ? { relay: e.relay } : {};
+        if (e.event !== undefined && e.raw !== undefined && e.fullUntil > now) out.push({ id, event: e.event, raw: e.raw, ...relay });
+        else out.push({ id, ...relay });
       }
     }
     return out;
