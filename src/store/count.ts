@@ -47,9 +47,14 @@ export function countFilters(ctx: ReadContext, filters: Filter[]): number {
   if (plans.length === 1) {
     const plan = plans[0]!;
     if (plan.type === 'ranges' && !plan.overlapping) {
-      if (!plan.postFilter && plan.valueCheck === undefined && ctx.expired.size === 0) {
+      if (!plan.postFilter && plan.valueCheck === undefined) {
         let n = 0;
         for (const p of plan.prefixes) n += countRange(plan.db, p, plan.since, plan.until);
+        // expired but not yet purged events are still in the index: take away those that match
+        for (const s of ctx.expired) {
+          const raw = ctx.dbs.events.get(Buffer.from(s, 'latin1'));
+          if (raw !== undefined && matchFilter(plan.filter, JSON.parse(raw) as NostrEvent)) n--;
+        }
         return n;
       }
       let n = 0;
