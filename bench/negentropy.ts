@@ -1,7 +1,7 @@
 // NIP-77 negentropy benchmark: 1,000,000 items each side, 1 % differing (half only on each
 // side), full reconcile to done at frame limits 60000 and 4096, ours against nostr-tools' port
 // in the same run. Each measurement runs in its own child process (clean peak RSS / heap).
-// Run: npx tsc -p . && node dist/bench/negentropy.js [--items N] [--reps 3] [--nt-timeout 300] [--mixed]
+// Run: npx tsc -p . && node dist/bench/negentropy.js [--items N] [--quick] [--reps 3] [--nt-timeout 240] [--mixed]
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { NegentropyInitiator, NegentropyResponder, NegentropyStorage } from '../src/negentropy/index.js';
@@ -130,10 +130,19 @@ async function loadNostrTools(): Promise<NtModule> {
   return (await import(new URL('./nip77.js', import.meta.resolve('nostr-tools')).href)) as NtModule;
 }
 
+/** Children stop when the driver is gone (killed by a runner's timeout), instead of running on. */
+const PARENT = process.ppid;
+function exitIfOrphaned(): void {
+  if (process.ppid !== PARENT) process.exit(3);
+}
+
 function ntStorage(nt: NtModule, items: NegentropyItems): NtStorage {
   const s = new nt.NegentropyStorageVector();
   const buf = Buffer.from(items.ids.buffer, items.ids.byteOffset, items.ids.byteLength);
-  for (let i = 0; i < items.count; i++) s.insert(items.timestamps[i], buf.toString('hex', 32 * i, 32 * i + 32));
+  for (let i = 0; i < items.count; i++) {
+    if ((i & 0xffff) === 0) exitIfOrphaned();
+    s.insert(items.timestamps[i], buf.toString('hex', 32 * i, 32 * i + 32));
+  }
   s.seal();
   return s;
 }
@@ -212,6 +221,7 @@ async function measure(impl: Impl, limit: number, perSide: number, diff: number)
     need += r.need;
     rounds++;
     if ((rounds & 15) === 0) sample();
+    exitIfOrphaned();
     if (r.output === null) break;
     msg = r.output;
   }
@@ -258,7 +268,7 @@ async function main(): Promise<void> {
   }
   const self = fileURLToPath(import.meta.url);
   const reps = Number(arg('--reps') ?? 3);
-  const ntTimeout = Number(arg('--nt-timeout') ?? 300);
+  const ntTimeout = Number(arg('--nt-timeout') ?? 240);
   const impls: Impl[] = ['ours', 'nostr-tools'];
   if (process.argv.includes('--mixed')) impls.push('nostr-tools-initiator+our-responder');
   const limits = [60000, 4096, 0];
