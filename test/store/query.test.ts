@@ -233,3 +233,37 @@ test('a large result comes in several slices, in order, without holding the loop
     await big.destroy();
   }
 });
+
+test('a sliced query stays ordered and duplicate-free while writes land between slices', async () => {
+  const tt = await tempStore();
+  try {
+    const pk = hex32();
+    const evs = Array.from({ length: 3000 }, (_, i) => fake({ kind: 1, pubkey: pk, created_at: 10_000 + Math.floor(i / 4) }));
+    await insertAll(tt.store, evs);
+    const byId = new Map(evs.map((e) => [e.id, e]));
+    const oldestFirst = [...evs].sort((a, b) => a.created_at - b.created_at);
+    const toDelete = oldestFirst.slice(0, 200).map((e) => e.id); // served last: deleted before reached
+    const seen: NostrEvent[] = [];
+    let round = 0;
+    for await (const slice of tt.store.query([{ authors: [pk] }], { maxLimit: 10_000, sliceSize: 100 })) {
+      for (const raw of slice) seen.push(JSON.parse(raw) as NostrEvent);
+      if (round++ === 2) {
+        const newer = Array.from({ length: 50 }, () => fake({ kind: 1, pubkey: pk, created_at: 99_999 }));
+        const del = fake({ kind: 5, pubkey: pk, created_at: 99_999, tags: toDelete.map((id) => ['e', id]) });
+        await insertAll(tt.store, [...newer, del]);
+      }
+    }
+    const got = seen.map((e) => e.id);
+    assert.equal(new Set(got).size, got.length, 'no duplicates');
+    for (let i = 1; i < seen.length; i++) {
+      const a = seen[i - 1]!;
+      const b = seen[i]!;
+      assert.ok(a.created_at > b.created_at || (a.created_at === b.created_at && a.id < b.id), `order at ${i}`);
+    }
+    assert.ok(seen.every((e) => byId.has(e.id)), 'only events that existed when the walk passed them');
+    assert.equal(seen.length, 3000 - 200);
+    assert.ok(!toDelete.some((id) => got.includes(id)));
+  } finally {
+    await tt.destroy();
+  }
+});
