@@ -9,7 +9,8 @@ export interface NegSession {
 }
 
 export function negentropySession(items: NegentropyItems, frameSizeLimit: number): NegSession {
-  const init = new NegentropyInitiator(new NegentropyStorage(items), frameSizeLimit > 0 ? { frameSizeLimit } : {});
+  // our messages stay under the limit; the peer's may be any size (the WebSocket bounds them)
+  const init = new NegentropyInitiator(new NegentropyStorage(items), frameSizeLimit > 0 ? { frameSizeLimit, maxIncomingFrame: 0 } : {});
   return {
     initiate: () => init.initiate(),
     reconcile: (hex) => {

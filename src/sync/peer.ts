@@ -139,7 +139,7 @@ export class Peer {
   /** how the last connect was classified (tests and status read it) */
   lastMode: 'fresh' | 'quick' | 'stale' | undefined;
   /** historic syncs started, by mode (tests read these) */
-  readonly stats = { fresh: 0, quick: 0, stale: 0, daily: 0, batches: 0, failedBatches: 0, negSessions: 0, reqPages: 0 };
+  readonly stats = { fresh: 0, quick: 0, stale: 0, daily: 0, batches: 0, failedBatches: 0, negSessions: 0, reqPages: 0, fetchReqs: 0, fetchRetries: 0 };
 
   private readonly d: PeerDeps;
   private ws: WebSocket | undefined;
@@ -781,17 +781,19 @@ export class Peer {
         onNegMsg: (hex) => {
           if (done.settled) return;
           answered = true;
-          if (this.nip77 !== 'yes') {
-            this.nip77 = 'yes';
-            this.save();
-          }
           let r: { output: string | null; need: string[] };
           try {
             r = session.reconcile(hex);
           } catch (e) {
+            // a message we cannot reconcile: REQ for this filter rather than failing the batch
             this.send(['NEG-CLOSE', id]);
-            done.reject(new Error(`bad NEG-MSG: ${(e as Error).message}`));
+            this.log.warn({ relay: this.url, err: (e as Error).message }, 'unusable NEG-MSG from peer; REQ for this filter');
+            done.resolve('fallback');
             return;
+          }
+          if (this.nip77 !== 'yes') {
+            this.nip77 = 'yes';
+            this.save();
           }
           for (const n of r.need) need.push(n);
           if (r.output === null) {
@@ -840,6 +842,7 @@ export class Peer {
       const want = new Set(missing);
       await mapLimit(chunk(missing, this.d.sync.fetchChunk), FETCH_PARALLEL, async (c) => {
         for (const id of c) this.requested.add(id);
+        this.stats.fetchReqs++;
         try {
           await this.reqOnce([{ ids: c }], b, (id) => want.delete(id));
         } finally {
@@ -851,6 +854,7 @@ export class Peer {
         return;
       }
       missing = [...want];
+      this.stats.fetchRetries++;
     }
   }
 

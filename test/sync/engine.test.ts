@@ -191,3 +191,16 @@ for (const mode of ['full events', 'ids only (refetched from the peer)'] as cons
     else assert.ok(byIds >= 1, `refetched by id (${byIds})`);
   });
 }
+
+test('a NEG-MSG we cannot decode: REQ for that filter, everything still arrives', async () => {
+  const fake = await FakePeer.start();
+  fakes.push(fake);
+  fake.behaviour = { neg: 'garbage', req: 'ok', ignoreFilters: false, maxPerReq: 1000 };
+  const repo = repository(keypair('neggarbage'), 'neggarbage', { services: [SELF], relays: [fake.url] });
+  for (const e of repo.all) fake.events.push(e);
+  const { store, engine } = setup();
+  await store.insert(repo.announcement, JSON.stringify(repo.announcement));
+  await engine.start();
+  await waitFor(() => repo.all.every((e) => store.has(e.id)) && engine.peer(fake.url)!.idle, 5000, 'all events');
+  assert.equal(engine.peer(fake.url)!.stats.failedBatches, 0);
+});

@@ -9,7 +9,7 @@ import { matchFilters } from '../../src/nostr/filter.js';
 
 export interface FakeBehaviour {
   /** how NEG-OPEN is answered */
-  neg: 'notice' | 'silent' | 'neg-err';
+  neg: 'notice' | 'silent' | 'neg-err' | 'garbage';
   /** how a historic REQ is answered */
   req: 'ok' | 'closed' | 'no-eose' | 'drop' | 'garbage-then-ok' | 'rate-limited';
   /** serve every event in list order whatever the filter */
@@ -85,6 +85,7 @@ export class FakePeer {
     if (m[0] === 'NEG-OPEN') {
       if (b.neg === 'notice') ws.send(JSON.stringify(['NOTICE', 'ERROR: unknown message type NEG-OPEN']));
       else if (b.neg === 'neg-err') ws.send(JSON.stringify(['NEG-ERR', m[1], 'error: negentropy disabled']));
+      else if (b.neg === 'garbage') ws.send(JSON.stringify(['NEG-MSG', m[1], '61zz0102']));
       return;
     }
     if (m[0] === 'AUTH') {

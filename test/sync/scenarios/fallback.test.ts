@@ -71,4 +71,7 @@ test('6. peer returning at most N events per REQ → missing ids re-requested un
   await waitHas(local, repo.all, 15_000, 'everything despite the per-REQ cap');
   const s = engine(local).status().peers[0]!;
   assert.equal(s.nip77, 'yes');
+  const p = peerOf(local, peer.url);
+  assert.ok(p.stats.fetchRetries >= 1, 'missing ids were asked for again');
+  assert.ok(p.stats.fetchReqs > Math.ceil(repo.all.length / 25), `${p.stats.fetchReqs} fetch REQs`);
 });
