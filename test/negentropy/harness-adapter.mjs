@@ -53,7 +53,10 @@ function handle(line) {
       process.stdout.write(out);
     } else {
       responder ??= new NegentropyResponder(storage, { frameSizeLimit });
-      process.stdout.write(`msg,${responder.reconcile(fields[1])}\n`);
+      // the harness expects a responder to answer any other protocol version with ours
+      const first = fields[1].slice(0, 2).toLowerCase();
+      if (/^[0-9a-f]{2}$/.test(first) && first !== '61') process.stdout.write('msg,61\n');
+      else process.stdout.write(`msg,${responder.reconcile(fields[1])}\n`);
     }
   } else {
     fail(`unknown command: ${cmd}`);

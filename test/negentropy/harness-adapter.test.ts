@@ -130,6 +130,8 @@ test('harness protocol: responder answers another version with msg,61; bad input
   res.send('item,1,' + 'ab'.repeat(32) + '\n\nseal\n');
   res.send('msg,62\n');
   assert.equal(await res.line(), 'msg,61');
+  res.send('msg,50\n');
+  assert.equal(await res.line(), 'msg,61');
   res.send('msg,6100000200\n');
   assert.equal(await res.line(), 'msg,6100000201' + 'ab'.repeat(32));
   assert.equal(await res.close(), 0);
