@@ -2,7 +2,8 @@
 // author, kind, tag and mixed filters at limit 100 and 500, on one connection sequentially and
 // with 8 REQs in flight. Baseline in the same run: a raw LMDB range walk that pulls the same
 // number of stored JSON strings with no protocol, planner or socket (ratio = protocol overhead).
-// Run: npx tsc -p . && node dist/bench/query.js [--events 200000] [--seconds 2] [--concurrency 8] [--transport uws|ws] [--quick]
+// Run: npx tsc -p . && node dist/bench/query.js [--events 200000] [--seconds 2] [--concurrency 8]
+//        [--limits 100,500] [--load socket|direct] [--transport uws|ws] [--quick]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,9 +12,9 @@ import { open } from 'lmdb';
 import type { Filter, NostrEvent } from '../src/nostr/event.js';
 import { generateNotes, prng } from './generator.js';
 import { parseArgs, transportArg } from './lib/args.js';
-import { LoadClient } from './lib/client.js';
+import { LoadClient, publishParallel, toRawEvents } from './lib/client.js';
 import { emitResult, progress, type BenchResult, type BenchRow } from './lib/output.js';
-import { spawnRelay } from './lib/relay-proc.js';
+import { spawnRelay, type HostStats } from './lib/relay-proc.js';
 import { Samples, percentiles, ratio, round } from './lib/stats.js';
 
 type FilterType = 'author' | 'kind' | 'tag' | 'mixed';
@@ -146,18 +147,31 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   progress(`query: generating ${n} notes`);
   const events = generateNotes(n, seed);
 
-  progress('query: starting relay and loading (ingest.submit, 256 in flight)');
+  // socket (default): 4 connections × 50 in flight, so the relay process never holds the
+  // generated set and its RSS is its own; direct: ingest.submit inside the relay process
+  const loadMode = args.str('load', 'socket');
+  progress(`query: starting relay and loading (${loadMode === 'direct' ? 'ingest.submit, 256 in flight' : '4×50 over WebSocket'})`);
   const relay = await spawnRelay({ policy: { mode: 'open' }, server: { transport: transportArg(args) } });
   let raw: ReturnType<typeof rawStore> | undefined;
   try {
-    const loaded = await relay.load(n, seed, 256);
-    const afterLoad = await relay.stats();
+    let loaded: { ok: number; submitted: number; seconds: number; eventsPerSec: number };
+    let afterLoad: HostStats | undefined;
+    if (loadMode === 'direct') {
+      loaded = await relay.load(n, seed, 256);
+      afterLoad = await relay.stats();
+    } else {
+      const st = await publishParallel(relay.info.url, toRawEvents(events), 4, 50, async () => {
+        afterLoad = await relay.stats();
+      });
+      loaded = { ok: st.ok, submitted: st.events, seconds: st.seconds, eventsPerSec: st.eventsPerSec };
+    }
+    if (afterLoad === undefined) throw new Error('no relay stats after loading');
     progress(`query: loaded ${loaded.ok}/${loaded.submitted} in ${loaded.seconds} s (${loaded.eventsPerSec}/s), relay RSS ${afterLoad.rssMB} MB`);
     rows.push({
       metric: `relay RSS after loading ${n} events`,
       value: afterLoad.rssMB,
       unit: 'MB',
-      note: `stored ${afterLoad.storeEvents}; load ${loaded.eventsPerSec} events/s via ingest.submit`,
+      note: `stored ${afterLoad.storeEvents}; loaded at ${loaded.eventsPerSec} events/s (${loadMode === 'direct' ? 'ingest.submit' : '4×50 over WebSocket'}); peak ${afterLoad.peakRssMB} MB`,
     });
 
     progress('query: building the raw LMDB baseline');
@@ -210,7 +224,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
       command: `node dist/bench/query.js ${argv.join(' ')}`.trim(),
       startedAt: started.toISOString(),
       seconds: round((Date.now() - started.getTime()) / 1000, 1),
-      params: { events: n, seconds, concurrency, limits: limits.join(','), seed, transport: transportArg(args) },
+      params: { events: n, seconds, concurrency, limits: limits.join(','), seed, transport: transportArg(args), load: loadMode },
       rows,
       extra: { load: loaded, rssAfterLoad: afterLoad, rssAfterQueries: afterQueries, relay: relay.info, detail },
     };

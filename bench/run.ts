@@ -23,20 +23,36 @@ export interface BenchRun {
   error?: string;
 }
 
+function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+/** Benches still running when run.ts is interrupted (their process groups are stopped too). */
+const running = new Set<number>();
+
 function runOne(name: string, argv: readonly string[], timeoutMs: number): Promise<BenchRun> {
   const file = join(HERE, `${name}.js`);
   const t0 = Date.now();
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [file, ...argv], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // its own process group, so a timeout also stops the processes the bench started
+    const child = spawn(process.execPath, [file, ...argv], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+    if (child.pid !== undefined) running.add(child.pid);
     let out = '';
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (d: string) => (out += d));
     const timer = setTimeout(() => {
       progress(`${name}: timed out after ${Math.round(timeoutMs / 1000)} s, stopping it`);
-      child.kill('SIGTERM');
+      killGroup(child.pid, 'SIGTERM');
+      setTimeout(() => killGroup(child.pid, 'SIGKILL'), 5000).unref();
     }, timeoutMs);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      if (child.pid !== undefined) running.delete(child.pid);
       let results: unknown[] = [];
       try {
         results = parseResults(out);
@@ -64,8 +80,9 @@ const fmt = (x: number | undefined): string => {
 const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 function rowLine(bench: string, r: BenchRow): string {
-  const goal = r.goal !== undefined ? `≥ ${r.goal}` : '';
-  const met = r.ratio !== undefined && r.goal !== undefined ? (r.ratio >= r.goal ? ' ✓' : ' ✗') : '';
+  const lower = r.lowerIsBetter === true || /lower is better/i.test(r.note ?? '');
+  const goal = r.goal !== undefined ? `${lower ? '≤' : '≥'} ${r.goal}` : '';
+  const met = r.ratio !== undefined && r.goal !== undefined ? ((lower ? r.ratio <= r.goal : r.ratio >= r.goal) ? ' ✓' : ' ✗') : '';
   const baseline = r.baseline !== undefined ? `${fmt(r.baseline)} (${r.baselineName ?? 'baseline'})` : '';
   return `| ${bench} | ${cell(r.metric)} | ${fmt(r.value)} ${r.unit} | ${fmt(r.p50Ms)} | ${fmt(r.p99Ms)} | ${cell(baseline)} | ${r.ratio !== undefined ? `**${fmt(r.ratio)}**${met}` : ''} | ${goal} | ${cell(r.note ?? '')} |`;
 }
@@ -122,11 +139,17 @@ export function renderTable(runs: readonly BenchRun[], command: string): string 
 }
 
 async function main(): Promise<void> {
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      for (const pid of running) killGroup(pid, 'SIGTERM');
+      process.exit(130);
+    });
+  }
   const argv = process.argv.slice(2);
   const args = parseArgs(argv);
   const only = args.str('only', '');
   const out = args.str('out', '');
-  const timeoutMs = args.num('timeout-min', 15) * 60_000;
+  const timeoutMs = args.num('timeout-min', 20) * 60_000;
   // flags for run.ts itself are not passed on
   const passOn: string[] = [];
   for (let i = 0; i < argv.length; i++) {

@@ -14,8 +14,10 @@ export interface BenchRow {
   baselineName?: string;
   /** value / baseline (or the inverse for "lower is better" metrics; see `note`) */
   ratio?: number;
-  /** the goal for the ratio, e.g. 0.8 */
+  /** the goal for the ratio, e.g. 0.8 (met when ratio ≥ goal, or ≤ goal with lowerIsBetter) */
   goal?: number;
+  /** the ratio is better when smaller (times, memory) */
+  lowerIsBetter?: boolean;
   note?: string;
 }
 
