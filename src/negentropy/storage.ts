@@ -69,12 +69,18 @@ function wordsOf(ids: Uint8Array, n: number): Uint32Array {
   return w;
 }
 
+/** Items per prefix-sum block: sums are kept at every STRIDE-th item (4 bytes per item). */
+const STRIDE = 8;
+const TWO32 = 0x100000000;
+
 /** Read-only, precomputed view of one item set; shareable between reconcilers. */
 export class NegentropyStorage {
   readonly count: number;
   readonly timestamps: Float64Array;
   readonly ids: Uint8Array;
-  /** sums[8 i + k] = limb k of (ids[0] + … + ids[i − 1]) mod 2^256; limb 0 least significant */
+  /** the ids as little-endian 32-bit words, 8 per item (limb 0 least significant) */
+  private readonly words: Uint32Array;
+  /** sums[8 j + k] = limb k of (ids[0] + … + ids[STRIDE j − 1]) mod 2^256 */
   private readonly sums: Uint32Array;
   private readonly limbs = new Uint32Array(8);
 
@@ -96,36 +102,56 @@ export class NegentropyStorage {
         continue;
       }
       if (t === prevT && this.compareItems(i - 1, i) < 0) continue;
-      if (!(t >= 0)) break; // NaN or negative: reported below
-      throw new NegentropyError(`items: not strictly ascending by (timestamp, id) at ${i}`);
+      throw new NegentropyError(`items: not strictly ascending by (timestamp, id) at ${i} (timestamp ${t})`);
     }
-    if (n > 0 && (!(ts[0] >= 0) || !Number.isSafeInteger(ts[n - 1]))) throw new NegentropyError('items: timestamps must be integers in [0, 2^53)');
+    // ascending from ts[0] ≥ 0 (NaN fails every comparison above) up to a safe integer: only
+    // fractional values remain to be refused
+    if (n > 0 && !Number.isSafeInteger(ts[n - 1])) throw new NegentropyError('items: timestamps must be integers below 2^53');
     for (let i = 0; i < n; i++) {
-      if (!Number.isInteger(ts[i])) throw new NegentropyError(`items: timestamp ${ts[i]} at ${i} is not a non-negative integer`);
+      if (!Number.isInteger(ts[i])) throw new NegentropyError(`items: timestamp ${ts[i]} at ${i} is not an integer`);
     }
-    const sums = new Uint32Array(8 * (n + 1));
-    // ids as little-endian 32-bit words: a Uint32Array view when the platform and alignment allow
-    const words =
-      LITTLE_ENDIAN && ids.byteOffset % 4 === 0 ? new Uint32Array(ids.buffer, ids.byteOffset, 8 * n) : wordsOf(ids, n);
+    const words = LITTLE_ENDIAN && ids.byteOffset % 4 === 0 ? new Uint32Array(ids.buffer, ids.byteOffset, 8 * n) : wordsOf(ids, n);
+    this.words = words;
+    const blocks = Math.floor(n / STRIDE);
+    const sums = new Uint32Array(8 * (blocks + 1));
     let s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
-    for (let i = 0, o = 0, p = 8; i < n; i++, o += 8, p += 8) {
-      let t: number;
-      t = s0 + words[o];
-      s0 = t >>> 0;
-      t = s1 + words[o + 1] + (t > 0xffffffff ? 1 : 0);
-      s1 = t >>> 0;
-      t = s2 + words[o + 2] + (t > 0xffffffff ? 1 : 0);
-      s2 = t >>> 0;
-      t = s3 + words[o + 3] + (t > 0xffffffff ? 1 : 0);
-      s3 = t >>> 0;
-      t = s4 + words[o + 4] + (t > 0xffffffff ? 1 : 0);
-      s4 = t >>> 0;
-      t = s5 + words[o + 5] + (t > 0xffffffff ? 1 : 0);
-      s5 = t >>> 0;
-      t = s6 + words[o + 6] + (t > 0xffffffff ? 1 : 0);
-      s6 = t >>> 0;
-      t = s7 + words[o + 7] + (t > 0xffffffff ? 1 : 0);
-      s7 = t >>> 0;
+    for (let j = 0, o = 0; j < blocks; j++) {
+      // add STRIDE ids limb-wise (exact in doubles), then propagate the carries once
+      let a0 = s0, a1 = s1, a2 = s2, a3 = s3, a4 = s4, a5 = s5, a6 = s6, a7 = s7;
+      for (let e = o + 8 * STRIDE; o < e; o += 8) {
+        a0 += words[o];
+        a1 += words[o + 1];
+        a2 += words[o + 2];
+        a3 += words[o + 3];
+        a4 += words[o + 4];
+        a5 += words[o + 5];
+        a6 += words[o + 6];
+        a7 += words[o + 7];
+      }
+      let c: number;
+      c = Math.floor(a0 / TWO32);
+      s0 = a0 - c * TWO32;
+      a1 += c;
+      c = Math.floor(a1 / TWO32);
+      s1 = a1 - c * TWO32;
+      a2 += c;
+      c = Math.floor(a2 / TWO32);
+      s2 = a2 - c * TWO32;
+      a3 += c;
+      c = Math.floor(a3 / TWO32);
+      s3 = a3 - c * TWO32;
+      a4 += c;
+      c = Math.floor(a4 / TWO32);
+      s4 = a4 - c * TWO32;
+      a5 += c;
+      c = Math.floor(a5 / TWO32);
+      s5 = a5 - c * TWO32;
+      a6 += c;
+      c = Math.floor(a6 / TWO32);
+      s6 = a6 - c * TWO32;
+      a7 += c;
+      s7 = a7 % TWO32;
+      const p = 8 * (j + 1);
       sums[p] = s0;
       sums[p + 1] = s1;
       sums[p + 2] = s2;
@@ -192,19 +218,66 @@ export class NegentropyStorage {
 
   /** Write the 16-byte fingerprint of items [lo, hi) to `out` at `off`. */
   fingerprintInto(lo: number, hi: number, out: Uint8Array, off: number): void {
+    // sum[lo, hi) = block sum at hi's block − block sum at lo's block + the partial blocks,
+    // accumulated limb-wise in doubles (exact: at most 2 · STRIDE + 2 terms per limb), then one
+    // carry pass
     const s = this.sums;
-    const limbs = this.limbs;
-    const pa = 8 * lo;
-    const pb = 8 * hi;
-    let borrow = 0;
-    for (let k = 0; k < 8; k++) {
-      let d = s[pb + k] - s[pa + k] - borrow;
-      if (d < 0) {
-        d += 0x100000000;
-        borrow = 1;
-      } else borrow = 0;
-      limbs[k] = d;
+    const w = this.words;
+    const ph = 8 * Math.floor(hi / STRIDE);
+    const pl = 8 * Math.floor(lo / STRIDE);
+    let a0 = s[ph] - s[pl];
+    let a1 = s[ph + 1] - s[pl + 1];
+    let a2 = s[ph + 2] - s[pl + 2];
+    let a3 = s[ph + 3] - s[pl + 3];
+    let a4 = s[ph + 4] - s[pl + 4];
+    let a5 = s[ph + 5] - s[pl + 5];
+    let a6 = s[ph + 6] - s[pl + 6];
+    let a7 = s[ph + 7] - s[pl + 7];
+    for (let o = STRIDE * ph, e = 8 * hi; o < e; o += 8) {
+      a0 += w[o];
+      a1 += w[o + 1];
+      a2 += w[o + 2];
+      a3 += w[o + 3];
+      a4 += w[o + 4];
+      a5 += w[o + 5];
+      a6 += w[o + 6];
+      a7 += w[o + 7];
     }
+    for (let o = STRIDE * pl, e = 8 * lo; o < e; o += 8) {
+      a0 -= w[o];
+      a1 -= w[o + 1];
+      a2 -= w[o + 2];
+      a3 -= w[o + 3];
+      a4 -= w[o + 4];
+      a5 -= w[o + 5];
+      a6 -= w[o + 6];
+      a7 -= w[o + 7];
+    }
+    const limbs = this.limbs;
+    let c: number;
+    c = Math.floor(a0 / TWO32);
+    limbs[0] = a0 - c * TWO32;
+    a1 += c;
+    c = Math.floor(a1 / TWO32);
+    limbs[1] = a1 - c * TWO32;
+    a2 += c;
+    c = Math.floor(a2 / TWO32);
+    limbs[2] = a2 - c * TWO32;
+    a3 += c;
+    c = Math.floor(a3 / TWO32);
+    limbs[3] = a3 - c * TWO32;
+    a4 += c;
+    c = Math.floor(a4 / TWO32);
+    limbs[4] = a4 - c * TWO32;
+    a5 += c;
+    c = Math.floor(a5 / TWO32);
+    limbs[5] = a5 - c * TWO32;
+    a6 += c;
+    c = Math.floor(a6 / TWO32);
+    limbs[6] = a6 - c * TWO32;
+    a7 += c;
+    c = Math.floor(a7 / TWO32);
+    limbs[7] = a7 - c * TWO32; // mod 2^256: the carry out of limb 7 is dropped
     sha256SumAndCount(limbs, hi - lo, out, off, FINGERPRINT_SIZE);
   }
 

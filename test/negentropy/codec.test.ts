@@ -237,6 +237,11 @@ test('bad items are refused', () => {
   assert.equal(hex(items.ids.subarray(0, 32)), 'ab'.repeat(32));
   const unsorted = { count: 2, timestamps: new Float64Array([2, 1]), ids: new Uint8Array(64) };
   assert.throws(() => new NegentropyStorage(unsorted), NegentropyError);
+  for (const bad of [[5, -1], [-1, 5], [1, NaN], [NaN, 1], [1, 2.5], [1, 2 ** 53]]) {
+    const ids = new Uint8Array(64);
+    ids[32] = 1;
+    assert.throws(() => new NegentropyStorage({ count: 2, timestamps: new Float64Array(bad), ids }), NegentropyError, String(bad));
+  }
   const dup = { count: 2, timestamps: new Float64Array([1, 1]), ids: new Uint8Array(64) };
   assert.throws(() => new NegentropyStorage(dup), NegentropyError);
   assert.throws(() => new NegentropyStorage({ count: 2, timestamps: new Float64Array(2), ids: new Uint8Array(32) }), NegentropyError);
