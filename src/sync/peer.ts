@@ -83,6 +83,8 @@ interface Batch {
   deadline?: TimerHandle;
   outstanding: number;
   drained?: () => void;
+  /** all requests answered; waiting for the write path to finish its events */
+  draining?: boolean;
 }
 
 interface Sub {
@@ -587,7 +589,7 @@ export class Peer {
 
   private historicBatches(): number {
     let n = 0;
-    for (const b of this.batches.values()) if (b.kind === 'historic') n++;
+    for (const b of this.batches.values()) if (b.kind === 'historic' && b.draining !== true) n++;
     return n;
   }
 
@@ -646,6 +648,10 @@ export class Peer {
     try {
       const filters = itemFilters(b.items, this.d.sync.filterChunk);
       await mapLimit(filters, FILTERS_PER_BATCH, (f) => this.historic(f, b));
+      // the network part is done: let the next batch start while the write path catches up
+      // (backpressure: the socket pauses when too many submits are outstanding)
+      b.draining = true;
+      this.kickSoon();
       await this.drain(b);
       if (b.failed !== undefined) throw b.failed;
       if (gen === this.generation) {
