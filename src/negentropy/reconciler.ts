@@ -1,6 +1,6 @@
-// The negentropy v1 reconciliation loop (initiator and responder), following the reference
-// implementation's algorithm message for message, over NegentropyStorage's typed arrays: no
-// per-item objects, ids stay bytes until they are reported (hex only at the API edge).
+// The negentropy v1 reconciliation loop (initiator and responder) over NegentropyStorage's typed
+// arrays: the reference algorithm message for message when no frame limit cuts a reply (what is
+// sent after a cut differs, see run), no per-item objects, ids bytes until reported (hex at the edge).
 import {
   BUCKETS,
   FINGERPRINT_SIZE,
