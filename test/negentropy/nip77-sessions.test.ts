@@ -1,8 +1,8 @@
 // Nip77Sessions (the relay's per-connection NIP-77 handler) driven directly: full reconciliations
 // through NEG-OPEN / NEG-MSG with our and nostr-tools' initiators, replacement, limits, idle
 // timeout on an injected clock, NEG-CLOSE, and NEG-ERR (never NOTICE) for every bad message.
-// Most cases use an in-test StoreReader answering negentropyItems (the only method NIP-77 uses);
-// one runs the same reconciliation against the real LMDB store.
+// Reconciliations run over the real LMDB store; the session-state cases (limits, errors, timers)
+// use an in-test StoreReader answering negentropyItems, the only method NIP-77 uses.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { makeConfig, type NegentropyConfig } from '../../src/config/schema.js';
@@ -53,18 +53,28 @@ function stubStore(rows: Row[]): StoreReader & { calls: number } {
 
 const rowsOf = (pairs: Pair[], kind = 1): Row[] => pairs.map(([created_at, id]) => ({ created_at, id, kind }));
 
-function setup(rows: Row[], neg: Partial<NegentropyConfig> = {}) {
+function setup(rows: Row[], neg: Partial<NegentropyConfig> = {}, real?: StoreReader) {
   const cfg = makeConfig({ negentropy: neg }).negentropy;
   const clock = new ManualClock(1_700_000_000_000);
   const sent: unknown[][] = [];
   const store = stubStore(rows);
-  const s = new Nip77Sessions(store, cfg, (json) => sent.push(JSON.parse(json) as unknown[]), clock);
+  const s = new Nip77Sessions(real ?? store, cfg, (json) => sent.push(JSON.parse(json) as unknown[]), clock);
   const last = (): unknown[] => {
     const m = sent.at(-1);
     assert.ok(m, 'nothing sent');
     return m;
   };
   return { s, sent, clock, store, cfg, last };
+}
+
+/** The same, over a real LMDB store holding `rows` as (unsigned) events; call destroy() after. */
+async function setupLmdb(rows: Row[], neg: Partial<NegentropyConfig> = {}) {
+  const t = await tempStore();
+  await insertAll(
+    t.store,
+    rows.map((r) => fake({ id: r.id, created_at: r.created_at, kind: r.kind })),
+  );
+  return { ...setup([], neg, t.store), destroy: () => t.destroy() };
 }
 
 /** Run a full reconciliation through the handler with our initiator. */
@@ -91,46 +101,64 @@ function reconcileVia(h: ReturnType<typeof setup>, subId: string, mine: Pair[], 
   return { have, need, rounds };
 }
 
-test('full reconciliation through NEG-OPEN / NEG-MSG, filter as object or one-element array', () => {
+test('full reconciliation through NEG-OPEN / NEG-MSG (LMDB store), filter as object or one-element array', async () => {
   for (const frameSizeLimit of [0, 4096]) {
-    const sets = makeSets(20000, 0.05, 31);
-    const h = setup(rowsOf(sets.b), { frameSizeLimit });
-    for (const filter of [{ kinds: [1] }, [{ kinds: [1] }]]) {
-      const r = reconcileVia(h, 'sync-1', sets.a, filter);
-      assertSameSet(r.have, sets.onlyA, 'have');
-      assertSameSet(r.need, sets.onlyB, 'need');
-      if (frameSizeLimit) assert.ok(r.rounds > 1);
+    const sets = makeSets(8000, 0.05, 31 + frameSizeLimit);
+    const h = await setupLmdb(rowsOf(sets.b), { frameSizeLimit });
+    try {
+      for (const filter of [{ kinds: [1] }, [{ kinds: [1] }]]) {
+        const r = reconcileVia(h, 'sync-1', sets.a, filter);
+        assertSameSet(r.have, sets.onlyA, 'have');
+        assertSameSet(r.need, sets.onlyB, 'need');
+        if (frameSizeLimit) assert.ok(r.rounds > 1);
+      }
+      assert.equal(h.s.size, 0, 'NEG-CLOSE freed the session');
+      assert.ok(h.sent.every((m) => m[0] === 'NEG-MSG'), 'no NEG-CLOSE reply, no NEG-ERR, no NOTICE');
+    } finally {
+      h.s.close();
+      await h.destroy();
     }
-    assert.equal(h.s.size, 0, 'NEG-CLOSE freed the session');
-    assert.ok(h.sent.every((m) => m[0] === 'NEG-MSG'), 'no NEG-CLOSE reply, no NEG-ERR, no NOTICE');
   }
 });
 
-test('the filter selects the items', () => {
+test('the filter selects the items (LMDB store)', async () => {
   const sets = makeSets(500, 0, 8);
   const rows = [...rowsOf(sets.a, 1), ...rowsOf(makeSets(300, 0, 9).a, 7)];
-  const h = setup(rows);
-  const r = reconcileVia(h, 'k1', sets.a, { kinds: [1] });
-  assert.equal(r.have.length + r.need.length, 0, 'kind-7 rows are not part of the session');
+  const h = await setupLmdb(rows);
+  try {
+    const r = reconcileVia(h, 'k1', sets.a, { kinds: [1] });
+    assert.equal(r.have.length + r.need.length, 0, 'kind-7 rows are not part of the session');
+    const r7 = reconcileVia(h, 'k7', sets.a, { kinds: [7] });
+    assert.equal(r7.have.length, 500);
+    assert.equal(r7.need.length, 300);
+  } finally {
+    h.s.close();
+    await h.destroy();
+  }
 });
 
-test('nostr-tools initiator against the relay handler', async () => {
+test('nostr-tools initiator against the relay handler (LMDB store)', async () => {
   const nt = await loadNostrToolsNip77();
   const sets = makeSets(10000, 0.1, 12);
-  const h = setup(rowsOf(sets.b), { frameSizeLimit: 60000 });
-  const neg = new nt.Negentropy(ntStorage(nt, sets.a), 60000);
-  const have = new Set<string>();
-  const need = new Set<string>();
-  h.s.handle(['NEG-OPEN', 'nt', { kinds: [1] }, neg.initiate()]);
-  for (;;) {
-    const m = h.last();
-    assert.equal(m[0], 'NEG-MSG');
-    const out = neg.reconcile(m[2] as string, (id) => have.add(id), (id) => need.add(id));
-    if (out === null) break;
-    h.s.handle(['NEG-MSG', 'nt', out]);
+  const h = await setupLmdb(rowsOf(sets.b), { frameSizeLimit: 60000 });
+  try {
+    const neg = new nt.Negentropy(ntStorage(nt, sets.a), 60000);
+    const have = new Set<string>();
+    const need = new Set<string>();
+    h.s.handle(['NEG-OPEN', 'nt', { kinds: [1] }, neg.initiate()]);
+    for (;;) {
+      const m = h.last();
+      assert.equal(m[0], 'NEG-MSG');
+      const out = neg.reconcile(m[2] as string, (id) => have.add(id), (id) => need.add(id));
+      if (out === null) break;
+      h.s.handle(['NEG-MSG', 'nt', out]);
+    }
+    assertSameSet([...have], sets.onlyA, 'have');
+    assertSameSet([...need], sets.onlyB, 'need');
+  } finally {
+    h.s.close();
+    await h.destroy();
   }
-  assertSameSet([...have], sets.onlyA, 'have');
-  assertSameSet([...need], sets.onlyB, 'need');
 });
 
 test('too many matching events: NEG-ERR blocked:, no session', () => {
