@@ -22,16 +22,19 @@ async function ingestOnce(
   waves: ReadonlyArray<readonly RawEvent[]>,
   connections: number,
   inFlight: number,
-): Promise<{ stats: PublishStats; host: HostStats; backend: string; workers: number; transport: string }> {
+): Promise<{ stats: PublishStats; host: HostStats; backend: string; workers: number; transport: string; relayCpu: number }> {
   const relay = await spawnRelay(overrides);
   try {
     await relay.resetPeak();
+    const cpu0 = (await relay.stats()).cpuMs;
     let host: HostStats | undefined;
     const stats = await publishWaves(relay.info.url, waves, connections, inFlight, async () => {
       host = await relay.stats();
     });
     if (host === undefined) throw new Error('no relay stats');
-    return { stats, host, backend: relay.info.verifyBackend, workers: relay.info.verifyWorkers, transport: relay.info.transport };
+    // CPU the relay process used per wall second while publishing (1.0 = one core busy)
+    const relayCpu = round((host.cpuMs - cpu0) / 1000 / stats.seconds, 2);
+    return { stats, host, backend: relay.info.verifyBackend, workers: relay.info.verifyWorkers, transport: relay.info.transport, relayCpu };
   } finally {
     await relay.close();
   }
@@ -87,6 +90,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     baselineName: `verify-only, ${verify.backend}/${verify.workers}w`,
     ratio: ratio(par.stats.eventsPerSec, verify.eventsPerSec),
     goal: 0.8,
+    note: `relay CPU ${par.relayCpu} cores while publishing${par.stats.refused > 0 ? `; ${par.stats.refused} refused (older replaceables overtaken in flight)` : ''}`,
   });
   rows.push({
     metric: 'ingest notes 1×1 (open)',
@@ -97,12 +101,13 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     baseline: serialVerifyPerSec,
     baselineName: 'verify-only, 1 in flight',
     ratio: ratio(ser.stats.eventsPerSec, serialVerifyPerSec),
+    note: `relay CPU ${ser.relayCpu} cores while publishing`,
   });
   rows.push({
     metric: `relay RSS after ${n} events (${connections}×${inFlight} run)`,
     value: par.host.rssMB,
     unit: 'MB',
-    note: `peak ${par.host.peakRssMB} MB, heap ${par.host.heapUsedMB} MB`,
+    note: `anon ${par.host.rssAnonMB} + file (LMDB map) ${par.host.rssFileMB} MB; peak ${par.host.peakRssMB} MB, JS heap ${par.host.heapUsedMB} MB`,
   });
 
   // NIP-34: the same events into a grasp-mode and an open-mode relay; ABBA order, best of two each
@@ -111,13 +116,13 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   // references while 4×50 are in flight
   const nip34 = dependencyWaves(generateNip34({ repos: nip34Repos, events: nip34N, serviceHost: NIP34_HOST, seed })).map(toRawEvents);
   const service = { hosts: [NIP34_HOST] };
-  const runs: Record<'grasp' | 'open', PublishStats[]> = { grasp: [], open: [] };
+  const runs: Record<'grasp' | 'open', Array<PublishStats & { relayCpu: number }>> = { grasp: [], open: [] };
   for (const mode of ['grasp', 'open', 'open', 'grasp'] as const) {
     progress(`ingest: NIP-34 ${mode}`);
     const r = await ingestOnce({ policy: { mode }, service, server }, nip34, connections, inFlight);
-    runs[mode].push(r.stats);
+    runs[mode].push({ ...r.stats, relayCpu: r.relayCpu });
   }
-  const best = (xs: PublishStats[]): PublishStats => xs.reduce((a, b) => (b.eventsPerSec > a.eventsPerSec ? b : a));
+  const best = <T extends PublishStats>(xs: T[]): T => xs.reduce((a, b) => (b.eventsPerSec > a.eventsPerSec ? b : a));
   const g = best(runs.grasp);
   const o = best(runs.open);
   rows.push({
@@ -130,7 +135,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     baselineName: 'open mode, same events',
     ratio: ratio(g.eventsPerSec, o.eventsPerSec),
     goal: 0.9,
-    note: `${nip34.length} dependency waves; grasp accepted ${g.ok}/${g.events}, open accepted ${o.ok}/${o.events}`,
+    note: `best of 2 each (grasp, open, open, grasp); ${nip34.length} dependency waves; grasp accepted ${g.ok}/${g.events}, open ${o.ok}/${o.events}; relay CPU grasp ${g.relayCpu} / open ${o.relayCpu} cores`,
   });
 
   const result: BenchResult = {
@@ -143,8 +148,8 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     extra: {
       verify: { before: verifyBefore, after: verifyAfter, serialPerSec: serialVerifyPerSec },
       relay: { backend: par.backend, workers: par.workers, transport: par.transport },
-      parallel: par.stats,
-      serial: ser.stats,
+      parallel: { ...par.stats, relayCpu: par.relayCpu },
+      serial: { ...ser.stats, relayCpu: ser.relayCpu },
       rss: par.host,
       nip34: { grasp: runs.grasp, open: runs.open },
     },

@@ -171,7 +171,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
       metric: `relay RSS after loading ${n} events`,
       value: afterLoad.rssMB,
       unit: 'MB',
-      note: `stored ${afterLoad.storeEvents}; loaded at ${loaded.eventsPerSec} events/s (${loadMode === 'direct' ? 'ingest.submit' : '4×50 over WebSocket'}); peak ${afterLoad.peakRssMB} MB`,
+      note: `anon ${afterLoad.rssAnonMB} + file (LMDB map) ${afterLoad.rssFileMB} MB; stored ${afterLoad.storeEvents}; loaded at ${loaded.eventsPerSec} events/s (${loadMode === 'direct' ? 'ingest.submit' : '4×50 over WebSocket'})`,
     });
 
     progress('query: building the raw LMDB baseline');
@@ -218,7 +218,12 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     // read the relay's figures before the connection closes (a close must not be able to cost them)
     const afterQueries = await relay.stats();
     await client.close();
-    rows.push({ metric: 'relay RSS after the queries', value: afterQueries.rssMB, unit: 'MB', note: `peak ${afterQueries.peakRssMB} MB` });
+    rows.push({
+      metric: 'relay RSS after the queries',
+      value: afterQueries.rssMB,
+      unit: 'MB',
+      note: `anon ${afterQueries.rssAnonMB} + file ${afterQueries.rssFileMB} MB; peak ${afterQueries.peakRssMB} MB`,
+    });
     return {
       bench: 'query',
       command: `node dist/bench/query.js ${argv.join(' ')}`.trim(),

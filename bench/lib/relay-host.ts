@@ -1,7 +1,7 @@
 // Child-process host for a relay under benchmark (forked by relay-proc.ts): starts grasp-relay
 // with bench settings (ephemeral port, temp LMDB, limits lifted, sync off), loads events straight
 // through ingest.submit, samples RSS, and answers the parent's IPC commands until told to close.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
@@ -45,6 +45,9 @@ export interface HostStats {
   connections: number;
   /** CPU time (user + system) this process has used so far, ms; differences give utilisation */
   cpuMs: number;
+  /** Linux: RSS split into anonymous memory (heaps) and file pages (LMDB's memory map); else 0 */
+  rssAnonMB: number;
+  rssFileMB: number;
 }
 
 export type HostRequest =
@@ -81,6 +84,16 @@ const cpuMs = (): number => {
   return Math.round((u.user + u.system) / 1000);
 };
 const mb = (x: number): number => Math.round((x / MB) * 10) / 10;
+
+function rssSplit(): { rssAnonMB: number; rssFileMB: number } {
+  try {
+    const status = readFileSync('/proc/self/status', 'utf8');
+    const kb = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0);
+    return { rssAnonMB: Math.round(kb('RssAnon') / 102.4) / 10, rssFileMB: Math.round((kb('RssFile') + kb('RssShmem')) / 102.4) / 10 };
+  } catch {
+    return { rssAnonMB: 0, rssFileMB: 0 };
+  }
+}
 
 let relay: RelayHandle | undefined;
 let dataDir: string | undefined;
@@ -169,6 +182,7 @@ async function handle(req: HostRequest): Promise<unknown> {
         storeEvents: relay ? relay.store.stats().events : 0,
         connections: relay ? relay.connections() : 0,
         cpuMs: cpuMs(),
+        ...rssSplit(),
       };
       return stats;
     }
