@@ -43,6 +43,9 @@ export interface RelayDeps {
   clock?: Clock;
 }
 
+/** A reason the relay cannot start that the operator must fix (printed without a stack trace). */
+export class StartupError extends Error {}
+
 export function canUseUws(): boolean {
   return process.versions.node.split('.')[0] === '20';
 }
@@ -111,8 +114,8 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
   let transport: Transport;
   if (config.server.transport === 'uws') {
     if (!canUseUws()) {
-      throw new Error(
-        `the uWebSockets.js transport needs Node 20 (this is Node ${process.versions.node}); use Node 20 or set server.transport = "ws"`,
+      throw new StartupError(
+        `the uWebSockets.js transport needs Node 20 (this is Node ${process.versions.node}); use Node 20, or set server.transport = "ws" (GRASP_RELAY_SERVER_TRANSPORT=ws)`,
       );
     }
     transport = createUwsTransport(topts, callbacks);
@@ -120,7 +123,12 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
     transport = createWsTransport(topts, callbacks);
   }
 
-  const port = await transport.listen(config.server.host, config.server.port);
+  let port: number;
+  try {
+    port = await transport.listen(config.server.host, config.server.port);
+  } catch (e) {
+    throw new StartupError(`cannot listen on ${config.server.host}:${config.server.port} (${(e as Error).message}); is another process using the port?`);
+  }
   const hostForUrl = config.server.host === '0.0.0.0' || config.server.host === '::' ? '127.0.0.1' : config.server.host;
   if (config.service.hosts.length === 0) {
     config = { ...config, service: { ...config.service, hosts: [`${hostForUrl}:${port}`, `localhost:${port}`] } };

@@ -1,6 +1,7 @@
 // The grasp-relay CLI dispatcher: one file per command (start, import, export, status).
 // Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.
 import { ConfigError } from '../config/load.js';
+import { StartupError } from '../main.js';
 import { parseArgs } from './args.js';
 import { cmdExport } from './export.js';
 import { cmdImport } from './import.js';
@@ -41,7 +42,7 @@ export async function main(argv: string[]): Promise<number> {
         return 2;
     }
   } catch (e) {
-    if (e instanceof ConfigError) {
+    if (e instanceof ConfigError || e instanceof StartupError) {
       console.error(`grasp-relay: ${e.message}`);
       return 2;
     }

@@ -22,6 +22,8 @@ interface UserData {
 }
 
 const decoder = new TextDecoder();
+/** uWS ListenOptions.LIBUS_LISTEN_EXCLUSIVE_PORT */
+const LISTEN_EXCLUSIVE_PORT = 1;
 
 export function createUwsTransport(opts: TransportOptions, cb: TransportCallbacks): Transport {
   const uws = createRequire(import.meta.url)('uWebSockets.js') as typeof UWS;
@@ -115,7 +117,9 @@ export function createUwsTransport(opts: TransportOptions, cb: TransportCallback
     name: 'uws',
     listen(host, port) {
       return new Promise((resolve, reject) => {
-        app.listen(host, port, (ls) => {
+        // exclusive: uWS otherwise shares the port (SO_REUSEPORT) with another process silently
+        const listen = app.listen as unknown as (h: string, p: number, options: number, cb: (ls: UWS.us_listen_socket | false) => void) => void;
+        listen.call(app, host, port, LISTEN_EXCLUSIVE_PORT, (ls) => {
           if (!ls) return reject(new Error(`cannot listen on ${host}:${port}`));
           listenSocket = ls;
           resolve(uws.us_socket_local_port(ls as unknown as UWS.us_socket));

@@ -54,3 +54,12 @@ test('the ws transport serves the same protocol and NIP-11', async () => {
     await relay.destroy();
   }
 });
+
+test('a second relay on a port in use refuses to start instead of sharing it', async () => {
+  const relay = await startTestRelay();
+  try {
+    await assert.rejects(startTestRelay({ server: { port: relay.port } }), /cannot listen on 127\.0\.0\.1:\d+/);
+  } finally {
+    await relay.destroy();
+  }
+});
