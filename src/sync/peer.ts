@@ -141,7 +141,7 @@ export class Peer {
   /** how the last connect was classified (tests and status read it) */
   lastMode: 'fresh' | 'quick' | 'stale' | undefined;
   /** historic syncs started, by mode (tests read these) */
-  readonly stats = { fresh: 0, quick: 0, stale: 0, daily: 0, batches: 0, failedBatches: 0, negSessions: 0, reqPages: 0, fetchReqs: 0, fetchRetries: 0 };
+  readonly stats = { fresh: 0, quick: 0, stale: 0, daily: 0, batches: 0, failedBatches: 0, negSessions: 0, negSkippedEmpty: 0, reqPages: 0, fetchReqs: 0, fetchRetries: 0 };
 
   private readonly d: PeerDeps;
   private ws: WebSocket | undefined;
@@ -330,8 +330,6 @@ export class Peer {
   /** Clear confirmed state: everything wanted gets a fresh historic sync. */
   private beginFullSync(now: number): void {
     this.confirmed.clear();
-    if (this.nip77 === 'no') this.nip77 = 'unknown';
-    this.warnedNoNip77 = false;
     this.lastFullSync = now;
   }
 
@@ -352,6 +350,9 @@ export class Peer {
   resync(reason = 'operator'): void {
     this.log.info({ relay: this.url, reason }, 'sync peer full resync');
     this.beginFullSync(this.now());
+    // a relay without NIP-77 is asked again after the daily timer (or an operator's resync)
+    if (this.nip77 === 'no') this.nip77 = 'unknown';
+    this.warnedNoNip77 = false;
     this.save();
     this.scheduleDaily();
     this.retryTimer?.cancel();
@@ -758,6 +759,13 @@ export class Peer {
   private async negSync(filter: Filter, b: Batch): Promise<string[] | 'fallback'> {
     const items = this.d.store.negentropyItems(filter, this.d.negMaxItems ?? 1_000_000);
     if (items === 'too-many') return 'fallback';
+    // Nothing held locally for this filter: NIP-77 would report every id as needed and cost two
+    // extra round trips (reconcile, then fetch by id) over a plain REQ. Same result, cheaper
+    // (events already refused or waiting are dropped on arrival without touching the write path).
+    if (items.count === 0) {
+      this.stats.negSkippedEmpty++;
+      return 'fallback';
+    }
     const slots = this.negSlots;
     await this.acquire(slots, b);
     const id = `n${++this.seq}`;
