@@ -2,13 +2,17 @@
 // repositories; an empty grasp-relay (own process) with the peer as bootstrap relay learns the
 // announcements in one L1 batch and pulls everything. Measures time to converge, events/s and
 // peak RSS, with the peer's NIP-77 on and off, against a baseline measured in the same run: a raw
-// NIP-77 reconcile + ids fetch of the same set over one WebSocket (no verify, no store).
+// NIP-77 reconcile + ids fetch of the same set over one WebSocket (no verify, no store); and the
+// daily full resync of the then up-to-date relay, NIP-77 against REQ+EOSE.
 // Run: npx tsc -p . && node dist/bench/sync.js [--events 100000] [--repos 200] [--quick]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import WebSocket from 'ws';
+import { makeConfig } from '../src/config/schema.js';
+import { silentLogger } from '../src/log.js';
+import { startRelay } from '../src/main.js';
 import { NegentropyInitiator, NegentropyStorage } from '../src/negentropy/index.js';
 import { generateNip34 } from './generator.js';
 import { parseArgs } from './lib/args.js';
@@ -77,19 +81,21 @@ async function rawReconcileAndFetch(url: string): Promise<{ seconds: number; ids
   return { seconds, ids: need.length, received, rounds };
 }
 
+const localOverrides = (peerUrl: string): HostConfigOverrides => ({
+  policy: { mode: 'grasp' },
+  service: { hosts: [SERVICE_HOST] },
+  sync: { enabled: true, bootstrapRelays: [peerUrl] },
+});
+
 /** Start an empty grasp-relay syncing from `peerUrl`; wait until it holds `target` events. */
 async function syncOnce(
   peerUrl: string,
   target: number,
   timeoutS: number,
+  dataDir: string,
 ): Promise<{ seconds: number; events: number; peakRssMB: number; converged: boolean }> {
-  const overrides: HostConfigOverrides = {
-    policy: { mode: 'grasp' },
-    service: { hosts: [SERVICE_HOST] },
-    sync: { enabled: true, bootstrapRelays: [peerUrl] },
-  };
   const t0 = performance.now();
-  const local: RelayProc = await spawnRelay(overrides);
+  const local: RelayProc = await spawnRelay(localOverrides(peerUrl), { dataDir });
   try {
     let last = -1;
     let lastChange = performance.now();
@@ -114,6 +120,40 @@ async function syncOnce(
   }
 }
 
+/**
+ * The daily resync of an up-to-date relay: reopen the synced store in this process (a quick
+ * reconnect), then force a full resync and time it until every item is confirmed again.
+ */
+async function resyncUpToDate(peerUrl: string, dataDir: string, timeoutS: number): Promise<{ seconds: number; received: number; negSessions: number }> {
+  const o = localOverrides(peerUrl);
+  const config = makeConfig({
+    ...o,
+    server: { host: '127.0.0.1', port: 0 },
+    store: { dataDir },
+    log: { level: 'silent' },
+  });
+  const relay = await startRelay(config, { log: silentLogger });
+  try {
+    const sync = relay.sync!;
+    const until = async (cond: () => boolean, what: string): Promise<void> => {
+      const end = performance.now() + timeoutS * 1000;
+      while (!cond()) {
+        if (performance.now() > end) throw new Error(`timed out: ${what}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    await until(() => sync.peer(peerUrl)?.idle === true, 'quick reconnect');
+    const p = sync.peer(peerUrl)!;
+    const before = { received: p.counters.received, neg: p.stats.negSessions };
+    const t0 = performance.now();
+    sync.resync(peerUrl);
+    await until(() => p.idle, 'full resync');
+    return { seconds: (performance.now() - t0) / 1000, received: p.counters.received - before.received, negSessions: p.stats.negSessions - before.neg };
+  } finally {
+    await relay.close();
+  }
+}
+
 export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<BenchResult> {
   const args = parseArgs(argv);
   const started = new Date();
@@ -126,6 +166,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   const peerDir = mkdtempSync(join(tmpdir(), 'grasp-bench-sync-peer-'));
   const rows: BenchRow[] = [];
   const extra: Record<string, unknown> = {};
+  const dirs: string[] = [];
   try {
     let peer = await spawnRelay({ policy: { mode: 'open' }, service: { hosts: [] } }, { dataDir: peerDir });
     progress(`sync: loading the peer ${peer.info.url}`);
@@ -141,15 +182,35 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     progress(`sync: baseline ${round(base.seconds, 2)} s for ${base.received} events`);
 
     progress('sync: empty grasp-relay syncing from the peer (NIP-77)');
-    const a = await syncOnce(peer.info.url, held, timeoutS);
+    const dirA = mkdtempSync(join(tmpdir(), 'grasp-bench-sync-local-'));
+    dirs.push(dirA);
+    const a = await syncOnce(peer.info.url, held, timeoutS, dirA);
     progress(`sync: NIP-77 ${round(a.seconds, 2)} s, ${a.events}/${held}, peak RSS ${a.peakRssMB} MB`);
+    progress('sync: full resync of the now up-to-date relay (NIP-77)');
+    const ra = await resyncUpToDate(peer.info.url, dirA, timeoutS);
+    progress(`sync: resync NIP-77 ${round(ra.seconds, 2)} s, ${ra.received} events received, ${ra.negSessions} NIP-77 sessions`);
     await peer.close();
 
     peer = await spawnRelay({ policy: { mode: 'open' }, service: { hosts: [] }, negentropy: { enabled: false } }, { dataDir: peerDir });
     progress('sync: empty grasp-relay syncing from the peer with NIP-77 off (REQ+EOSE paging)');
-    const b = await syncOnce(peer.info.url, held, timeoutS);
+    const dirB = mkdtempSync(join(tmpdir(), 'grasp-bench-sync-local-'));
+    dirs.push(dirB);
+    const b = await syncOnce(peer.info.url, held, timeoutS, dirB);
     progress(`sync: REQ ${round(b.seconds, 2)} s, ${b.events}/${held}, peak RSS ${b.peakRssMB} MB`);
+    progress('sync: full resync of the now up-to-date relay (NIP-77 off: REQ+EOSE)');
+    const rb = await resyncUpToDate(peer.info.url, dirB, timeoutS);
+    progress(`sync: resync REQ ${round(rb.seconds, 2)} s, ${rb.received} events received`);
     await peer.close();
+    rows.push({
+      metric: 'daily resync of an up-to-date relay, NIP-77',
+      value: round(ra.seconds, 3),
+      unit: 's',
+      baseline: round(rb.seconds, 3),
+      baselineName: 'the same resync with the peer NIP-77 off (REQ+EOSE)',
+      ratio: ratio(ra.seconds, rb.seconds),
+      note: `lower is better; events received ${ra.received} vs ${rb.received}`,
+    });
+    extra.resync = { nip77: ra, req: rb };
 
     const mk = (metric: string, r: typeof a): BenchRow[] => [
       {
@@ -200,6 +261,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     extra.reqFallback = b;
   } finally {
     rmSync(peerDir, { recursive: true, force: true });
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
   }
   const result: BenchResult = {
     bench: 'sync',
