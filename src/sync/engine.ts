@@ -178,6 +178,7 @@ export class SyncEngine {
         states: this.states,
         bootstrap: this.targets.bootstrapRelays.includes(url),
         wanted: () => this.targets.wantedFor(url),
+        wantedVersion: () => this.targets.versionOf(url),
         submit: (ev, raw, peer) => this.submit(ev, raw, peer.url),
         known: (id) => this.retry.known(id, this.d.clock.now()),
         negMaxItems: this.d.config.negentropy.maxItems,

@@ -58,6 +58,8 @@ export interface PeerDeps {
   bootstrap: boolean;
   /** the items this relay should serve (L1, repository addresses, root ids), live */
   wanted: () => ReadonlySet<string>;
+  /** changes whenever `wanted()` changes */
+  wantedVersion: () => number;
   /** run one received event through the write path (origin sync) with retry bookkeeping */
   submit: (event: NostrEvent, raw: string, peer: Peer) => Promise<SubmitOutcome>;
   /** ids already refused or waiting in the retry set: never fetched again */
@@ -161,6 +163,12 @@ export class Peer {
   private retryTimer: TimerHandle | undefined;
   private pauseTimer: TimerHandle | undefined;
   private kickQueued = false;
+  /** wanted version the live plan was last brought up to (-1: replan) */
+  private plannedVersion = -1;
+  /** the last computeActions result still to be started, and when it must be recomputed */
+  private todo = { l1: false, repos: [] as string[], roots: [] as string[], repoPos: 0, rootPos: 0 };
+  private todoVersion = -1;
+  private todoDirty = true;
   private replanQueued = false;
   private catchingUp = false;
   private warnedNoNip77 = false;
@@ -301,6 +309,8 @@ export class Peer {
     this.reqSlots = new Semaphore(reserved);
     this.negSlots = new Semaphore(NEG_SESSIONS);
     this.live = new LivePlan({ budget: budget - reserved, chunk: this.d.sync.filterChunk, maxValues: 1000 });
+    this.plannedVersion = -1;
+    this.todoDirty = true;
     this.batchBackoff.reset();
 
     const staleMs = this.d.sync.staleMinutes * 60_000;
@@ -350,6 +360,7 @@ export class Peer {
   resync(reason = 'operator'): void {
     this.log.info({ relay: this.url, reason }, 'sync peer full resync');
     this.beginFullSync(this.now());
+    this.todoDirty = true;
     // a relay without NIP-77 is asked again after the daily timer (or an operator's resync)
     if (this.nip77 === 'no') this.nip77 = 'unknown';
     this.warnedNoNip77 = false;
@@ -422,6 +433,7 @@ export class Peer {
         if (sub !== undefined) sub.onClosed?.(m.message);
         else if (this.live.open.has(m.sub)) {
           this.live.dropped(m.sub);
+          this.plannedVersion = -1;
           this.log.warn({ relay: this.url, sub: m.sub, message: m.message }, 'sync peer closed a live subscription');
         }
         return;
@@ -534,6 +546,9 @@ export class Peer {
   /** Bring live subscriptions up to the wanted set (incremental: usually one REQ or none). */
   private replan(): void {
     if (this.state !== 'connected' || this.stopped) return;
+    const v = this.d.wantedVersion();
+    if (v === this.plannedVersion) return;
+    this.plannedVersion = v;
     const { send, close } = this.live.update(this.d.wanted());
     for (const [id, filters] of send) this.send(['REQ', id, ...filters]);
     for (const id of close) this.send(['CLOSE', id]);
@@ -569,22 +584,40 @@ export class Peer {
     // live subscriptions cover every wanted item before its history is read, so nothing stored
     // on the peer between the historic snapshot and the live REQ can fall through the gap
     this.replan();
-    const url = this.url;
-    const fresh =
-      computeActions(new Map([[url, this.d.wanted()]]), new Map([[url, this.pendingItems]]), new Map([[url, this.confirmed]])).get(url) ?? [];
-    if (fresh.length === 0) return;
-    if (fresh.includes(L1)) {
+    // computeActions is O(wanted): run it when the wanted set changed or items came back (a
+    // failed batch, a resync); otherwise keep starting what it returned last time, in order
+    const v = this.d.wantedVersion();
+    if (this.todoDirty || v !== this.todoVersion) {
+      const url = this.url;
+      const fresh =
+        computeActions(new Map([[url, this.d.wanted()]]), new Map([[url, this.pendingItems]]), new Map([[url, this.confirmed]])).get(url) ?? [];
+      this.todo = { l1: fresh.includes(L1), repos: [], roots: [], repoPos: 0, rootPos: 0 };
+      for (const i of fresh) {
+        const k = itemKind(i);
+        if (k === 'repo') this.todo.repos.push(i);
+        else if (k === 'root') this.todo.roots.push(i);
+      }
+      this.todoVersion = v;
+      this.todoDirty = false;
+    }
+    const t = this.todo;
+    if (t.l1) {
+      t.l1 = false;
       this.startBatch('historic', [L1]);
       return;
     }
     if (this.pendingItems.has(L1)) return; // L2/L3 after L1's history
     const size = this.d.sync.filterChunk;
-    const groups = [...chunk(fresh.filter((i) => itemKind(i) === 'repo'), size), ...chunk(fresh.filter((i) => itemKind(i) === 'root'), size)];
-    for (const g of groups) {
-      if (this.historicBatches() >= MAX_CONCURRENT_BATCHES) break;
-      // partial batches wait for running ones to finish so that small arrivals aggregate
-      if (g.length < size && this.historicBatches() > 0) break;
-      this.startBatch('historic', g);
+    for (const kind of ['repos', 'roots'] as const) {
+      const pos = kind === 'repos' ? 'repoPos' : 'rootPos';
+      const list = t[kind];
+      while (t[pos] < list.length && this.historicBatches() < MAX_CONCURRENT_BATCHES) {
+        const g = list.slice(t[pos], t[pos] + size);
+        // partial batches wait for running ones to finish so that small arrivals aggregate
+        if (g.length < size && this.historicBatches() > 0) break;
+        t[pos] += g.length;
+        this.startBatch('historic', g);
+      }
     }
   }
 
@@ -662,6 +695,7 @@ export class Peer {
       }
     } catch (e) {
       this.stats.failedBatches++;
+      this.todoDirty = true;
       const err = e as Error;
       this.health.lastError = err.message;
       this.log.warn({ relay: this.url, items: b.items.length, err: err.message }, 'sync batch failed');
@@ -697,6 +731,7 @@ export class Peer {
       this.log.warn({ relay: this.url, err: (e as Error).message }, 'sync catch-up failed; those items get a full historic sync');
       if (gen === this.generation) {
         for (const i of items) this.confirmed.delete(i);
+        this.todoDirty = true;
         this.save();
       }
     } finally {

@@ -36,6 +36,8 @@ export class Targets {
   /** relay → repos it serves (for root bookkeeping) */
   private readonly relayRepos = new Map<string, Set<string>>();
   private readonly bootstrap: string[];
+  /** relay → change counter of its wanted set (lets peers skip work when nothing changed) */
+  private readonly versions = new Map<string, number>();
 
   constructor(
     private readonly hosts: readonly string[],
@@ -67,6 +69,15 @@ export class Targets {
     return this.items.get(relay) ?? new Set();
   }
 
+  /** Changes whenever the relay's wanted set changes. */
+  versionOf(relay: string): number {
+    return this.versions.get(relay) ?? 0;
+  }
+
+  private bump(relay: string): void {
+    this.versions.set(relay, (this.versions.get(relay) ?? 0) + 1);
+  }
+
   repoCount(relay: string): number {
     return this.relayRepos.get(relay)?.size ?? 0;
   }
@@ -85,6 +96,7 @@ export class Targets {
     const s = this.ensure(relay);
     const repos = this.relayRepos.get(relay)!;
     if (repos.has(repo)) return false;
+    this.bump(relay);
     repos.add(repo);
     s.add(repo);
     for (const r of this.repoRoots.get(repo) ?? []) s.add(r);
@@ -95,6 +107,7 @@ export class Targets {
     const s = this.items.get(relay);
     const repos = this.relayRepos.get(relay);
     if (s === undefined || repos === undefined) return;
+    this.bump(relay);
     repos.delete(repo);
     s.delete(repo);
     for (const root of this.repoRoots.get(repo) ?? []) {
@@ -153,6 +166,7 @@ export class Targets {
         const s = this.items.get(relay);
         if (s !== undefined && !s.has(event.id)) {
           s.add(event.id);
+          this.bump(relay);
           changed.add(relay);
         }
       }
