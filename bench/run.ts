@@ -12,7 +12,7 @@ import { isBenchResult, parseResults, progress, type BenchResult, type BenchRow 
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const OWN = ['ingest', 'query', 'fanout'];
-const OTHERS = ['negentropy', 'store', 'sync'];
+const OTHERS = ['negentropy', 'nip77-relay', 'store', 'sync'];
 
 export interface BenchRun {
   bench: string;
