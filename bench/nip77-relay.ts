@@ -26,7 +26,6 @@ const events: NostrEvent[] = generateNotes(n, 77);
 let serverPairs: Array<[number, string]> = [];
 /** the client's set: the relay's minus every 100th item */
 let clientPairs: Array<[number, string]> = [];
-let missing = 0;
 
 // ---- baseline: the same reconciliation in memory ----
 function inMemory(): { ms: number; need: number; rounds: number } {
@@ -70,7 +69,7 @@ if (held === 'too-many') throw new Error('unreachable: more items than events');
 const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 serverPairs = Array.from({ length: held.count }, (_, i): [number, string] => [held.timestamps[i]!, hex(held.ids.subarray(32 * i, 32 * i + 32))]);
 clientPairs = serverPairs.filter((_, i) => i % 100 !== 0);
-missing = serverPairs.length - clientPairs.length;
+const missing = serverPairs.length - clientPairs.length;
 
 function overSocket(): Promise<{ ms: number; need: number; rounds: number }> {
   return new Promise((resolve, reject) => {
