@@ -66,7 +66,7 @@ export const negentropySchema = z
   .object({
     enabled: z.boolean().default(true).describe('Answer NIP-77 (NEG-OPEN/NEG-MSG/NEG-CLOSE).'),
     maxItems: int(1).default(1000000).describe('Refuse (NEG-ERR blocked:) a NEG-OPEN whose filter matches more events.'),
-    maxSessionsPerConnection: int(1).default(8).describe('Concurrent NIP-77 sessions per connection.'),
+    maxSessionsPerConnection: int(1).default(4).describe('Concurrent NIP-77 sessions per connection (each holds ~44 bytes per matching event while open).'),
     frameSizeLimit: int(0).default(0).describe('Frame size limit of our replies in bytes (0 = unlimited, else >= 4096).'),
     idleTimeoutSeconds: int(1).default(60).describe('Close a NIP-77 session idle this long (NEG-ERR closed:).'),
   })
