@@ -2,37 +2,35 @@
 // BIP-340 signature, on the fastest backend that loads, on the main thread or a worker pool.
 // The main thread always does the shape/id/hex checks (~4 µs); only signatures go to workers.
 //
-// Measured 2026-11-26 on this 2-core EPYC VM, 20,000 generated notes (1,000 for the slow
-// backends), `node dist/bench/verify.js --rounds 2 --slow-n 1000 --latency-n 1000`. Other
-// sessions kept the load average at ~14 during the run, so wall-clock rates were 2–4× below a
-// quiet machine; CPU per event per thread does not depend on that, and "model" is the rate those
-// costs allow on 2 idle cores with m µs of other main-thread work per event (ingest's parse,
-// LMDB write, OK). Latency = p50 with one event in flight, back to back / paced 400 µs apart.
+// Measured 2026-11-26 on this 2-core EPYC VM (other sessions share it, so runs waited for a
+// quiet spell), 20,000 generated notes (2,000 for nostr-wasm), best of 3 interleaved rounds:
+//   node dist/bench/verify.js --backends bcrypto-native,nostr-wasm --slow-n 2000 --latency-n 1000 --rounds 3
+// (load average 1.8 → 1.7). "idle" = events/s with all in flight, "+30 µs" = with 30 µs of spun
+// main-thread work per event (ingest's parse, LMDB write, OK), CPU = µs per event on the main
+// thread / on the workers, latency = p50 µs with one event in flight, back to back / paced 400 µs.
 //
-//   backend         workers  main µs/ev  worker µs/ev  model m=0 / 30 / 60 (ev/s)   p50 µs  paced
-//   bcrypto-native  0          60.0          -          16,447 / 11,013 /  8,278     57.5    61.8
-//   bcrypto-native  1           6.5         53.5        18,692 / 18,692 / 15,038     63.0    62.6
-//   bcrypto-native  1 (no inline)           55.3        18,083 / 18,083 / 15,106     78.1    81.7
-//   bcrypto-native  2           6.1         53.4        33,613 / 22,346 / 15,129     59.4    62.1
-//   nostr-wasm      0         288            -           3,441 /  3,119 /  2,852    283     290
-//   nostr-wasm      1           7.1        308           3,246 /  3,246 /  3,246    334     328
-//   nostr-wasm      2           6.2        306           6,410 /  5,848 /  5,376    339     333
-//   bcrypto-js      0        1006            -             940 /    914 /    890    939     989
-//   noble           0        1678            -             587 /    576 /    567   1657    1636
-//   noble           1           6.3       1711             584 /    584 /    584   1747    1824
-//   noble           2           6.4       1830           1,089 /  1,072 /  1,055   1722    1809
-// Wall clock from a quieter native-only run earlier (load ~4 at start, best of 3 rounds,
-// `--backends bcrypto-native --inline 0.1,0`): 0/1/2 workers 17,726 / 19,748 / 35,013 ev/s
-// idle; 11,520 / 19,815 / 22,397 ev/s with 30 µs of spun main-thread work per event; 1 event
-// in flight p50 54.9 / 75.6 / 118.8 µs. A bare bcrypto verify loop: 20,380/s on one thread,
-// 38,328/s on two.
+//   backend         workers  idle ev/s  +30 µs ev/s  main CPU  worker CPU  latency  paced
+//   bcrypto-native  0           17,685      11,516       56.3       -         55.2    56.6
+//   bcrypto-native  1           19,302      19,586        5.8      51.6      118.3    57.4
+//   bcrypto-native  1 no inline 19,324      19,668        6.0      51.9      120.9   132.4
+//   bcrypto-native  2           34,124      22,054        5.6      52.2       91.1    57.4
+//   nostr-wasm      0            3,512       3,165      283.6       -        280.1   282.5
+//   nostr-wasm      1            3,431       3,485        6.6     294.0      382.9   331.2
+//   nostr-wasm      2            6,159       5,921        6.7     303.7      387.0   383.1
+// The slow backends, from a run under load ~14 (`--rounds 2 --slow-n 1000 --latency-n 1000`;
+// CPU per event does not depend on the load): bcrypto-js 1,006 µs/event (~1k/s per thread),
+// noble 1,678 µs/event (~590/s per thread; 1,089/s modelled with 2 workers).
+// The CPU figures predict the wall clock: modelled (bench/verify.ts modelRate) 19,380 / 34,602
+// ev/s idle and 19,380 / 22,779 at +30 µs for 1 / 2 workers. A bare bcrypto verify loop runs
+// 20,380/s on one thread, 38,328/s on two.
 //
 // Default ('auto' workers) = cores − 1, max 3 → 1 here. With 1 worker the main thread keeps a
-// whole core (6 µs/event of verify overhead instead of 60) and ingest tops out at the worker's
+// whole core (6 µs/event of verify overhead instead of 56) and ingest tops out at the worker's
 // ~18–20k/s, above strfry's ~10.4k/s. A second worker only pays while the main thread does less
-// than ~50 µs of other work per event (+20 % at 30 µs, nothing at 60 µs) and then competes with
+// than ~50 µs of other work per event (+13 % measured at 30 µs, +0 % modelled at 60 µs) and competes with
 // the main thread (REQs, fan-out) and LMDB's write thread for the 2 cores, so it is opt-in.
-// One event in flight costs ~20 µs more through a worker; the inline budget (below) removes that.
+// One event in flight costs ~60 µs more through a worker (waking an idle thread); the inline
+// budget (below) removes that when the client leaves time between events (paced column).
 // Fed one event per macrotask instead of 64, the main thread's share rises only to ~8 µs/event:
 // while a worker has 2 batches queued, later events wait and leave as one bigger batch.
 // GRASP_VERIFY_WORKERS=2 (or createVerifier({ workers: 2 })) tries the second worker.
@@ -76,7 +74,7 @@ export interface VerifierOptions {
   workers?: number | 'auto';
   /**
    * With workers: the share of main-thread time that may go to verifying inline while every
-   * worker is idle, so one event in flight skips the thread hop (~20–90 µs here). Default 0.25;
+   * worker is idle, so one event in flight skips the thread hop (~60 µs here). Default 0.25;
    * 0 = always use the workers.
    */
   inlineShare?: number;
