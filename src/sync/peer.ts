@@ -104,8 +104,9 @@ const NEG_NOTICE = /NEG-|negentropy|unknown|unsupported|not supported/i;
 const MAX_CONCURRENT_BATCHES = 4;
 const FILTERS_PER_BATCH = 4;
 const FETCH_PARALLEL = 4;
-/** concurrent NIP-77 sessions per peer (grasp-relay and strfry allow 8) */
-const NEG_SESSIONS = 6;
+/** concurrent NIP-77 sessions per peer (grasp-relay allows 4 by default); lowered when refused */
+const NEG_SESSIONS = 4;
+const TOO_MANY_SESSIONS = /too many (concurrent )?(nip-77 |negentropy )?sessions/i;
 const PAUSE_AT = 4000;
 const RESUME_AT = 1000;
 
@@ -174,7 +175,8 @@ export class Peer {
   private warnedNoNip77 = false;
   private readonly batchBackoff: Backoff;
   private reqSlots = new Semaphore(8);
-  private negSlots = new Semaphore(4);
+  private negCapacity = NEG_SESSIONS;
+  private negSlots = new Semaphore(NEG_SESSIONS);
   private remote: { maxSubs?: number; maxFilters?: number; maxLimit?: number } = {};
   private maxPageSeen = 0;
   private authChallenge: string | undefined;
@@ -307,7 +309,7 @@ export class Peer {
     const budget = Math.max(2, Math.min(this.d.sync.subscriptionBudget, this.remote.maxSubs ?? Infinity));
     const reserved = Math.max(1, Math.min(10, Math.floor(budget / 3)));
     this.reqSlots = new Semaphore(reserved);
-    this.negSlots = new Semaphore(NEG_SESSIONS);
+    this.negSlots = new Semaphore(this.negCapacity);
     this.live = new LivePlan({ budget: budget - reserved, chunk: this.d.sync.filterChunk, maxValues: 1000 });
     this.plannedVersion = -1;
     this.todoDirty = true;
@@ -852,6 +854,12 @@ export class Peer {
         },
         onNegErr: (msg) => {
           if (done.settled) return;
+          if (!answered && TOO_MANY_SESSIONS.test(msg) && this.negCapacity > 1) {
+            // the peer allows fewer sessions than we use: use one fewer from now on
+            this.negCapacity--;
+            slots.setCapacity(-1);
+            this.log.info({ relay: this.url, sessions: this.negCapacity }, 'sync peer allows fewer NIP-77 sessions; lowering ours');
+          }
           if (!answered && !msg.startsWith('blocked:')) unsupported(`NEG-ERR ${msg}`);
           else {
             this.log.info({ relay: this.url, msg }, 'NIP-77 session refused; REQ for this filter');

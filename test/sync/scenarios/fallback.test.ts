@@ -80,3 +80,16 @@ test('6. peer returning at most N events per REQ → missing ids re-requested un
   assert.ok(p.stats.fetchRetries >= 1, 'missing ids were asked for again');
   assert.ok(p.stats.fetchReqs > Math.ceil(repo.all.length / 25), `${p.stats.fetchReqs} fetch REQs`);
 });
+
+test('6b. peer allowing a single NIP-77 session: we lower ours and still get everything', async () => {
+  const peer = await startPeer({ negentropy: { maxSessionsPerConnection: 1 } });
+  const local = await startGrasp();
+  relays.push(peer, local);
+  const repo = bigRepo([local.url], [peer.url], 12);
+  await put(peer, repo.all);
+  for (const e of repo.all.filter((x) => x.content === 'issue 1' || x.content === 'issue 2')) await local.store.insert(e, JSON.stringify(e));
+  await put(local, [repo.announcement]);
+  await waitHas(local, repo.all, 15_000, 'everything with one NIP-77 session at a time');
+  await waitIdle(local, peer.url);
+  assert.equal(peerOf(local, peer.url).status().nip77, 'yes');
+});
