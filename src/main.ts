@@ -63,7 +63,8 @@ export async function createCore(config: Config, log: Logger, clock: Clock): Pro
   const store = await openStore({ dataDir: config.store.dataDir, mapSizeGiB: config.store.mapSizeGiB, clock, log: log.child({ mod: 'store' }) });
   let verifier: Verifier;
   try {
-    verifier = await createVerifier();
+    verifier = await createVerifier({ backend: config.verify.backend, workers: config.verify.workers });
+    if (verifier.degraded !== undefined) log.warn({ reason: verifier.degraded }, 'signature verification degraded');
   } catch (e) {
     await store.close();
     throw e;
@@ -201,7 +202,7 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
   const nip77Stats = ctx.nip77Stats!;
   ctx.observe = installOps(handle, clock, negCfg.enabled ? { nip77: { nip77Stats: () => nip77Stats } } : {}).observer;
   log.info(
-    { url, transport: transport.name, verify: verifier.backend, policy: config.policy.mode, dataDir: config.store.dataDir, sync: config.sync.enabled },
+    { url, transport: transport.name, verify: verifier.backend, verifyWorkers: verifier.workers, policy: config.policy.mode, dataDir: config.store.dataDir, sync: config.sync.enabled },
     'grasp-relay listening',
   );
   return handle;

@@ -14,7 +14,15 @@ export interface KeyDoc {
   env: string;
 }
 
-type Def = { type?: string; innerType?: z.ZodType; element?: z.ZodType; entries?: Record<string, string>; shape?: Record<string, z.ZodType> };
+type Def = {
+  type?: string;
+  innerType?: z.ZodType;
+  element?: z.ZodType;
+  entries?: Record<string, string>;
+  shape?: Record<string, z.ZodType>;
+  options?: z.ZodType[];
+  values?: unknown[];
+};
 const defOf = (t: z.ZodType): Def => (t as unknown as { def: Def }).def;
 
 function unwrap(t: z.ZodType): z.ZodType {
@@ -31,6 +39,8 @@ function typeName(t: z.ZodType): string {
   const d = defOf(inner);
   if (d.type === 'array' && d.element) return `array of ${typeName(d.element)}`;
   if (d.type === 'enum' && d.entries) return Object.values(d.entries).map((v) => JSON.stringify(v)).join(' | ');
+  if (d.type === 'union' && d.options) return d.options.map(typeName).join(' | ');
+  if (d.type === 'literal' && d.values) return d.values.map((v) => JSON.stringify(v)).join(' | ');
   return d.type ?? 'unknown';
 }
 

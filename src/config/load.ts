@@ -29,6 +29,11 @@ function coerceEnv(raw: string, shape: z.ZodType): unknown {
     const n = Number(raw);
     return raw.trim() === '' || Number.isNaN(n) ? raw : n;
   }
+  if (type === 'union') {
+    // e.g. 'auto' | number: a numeric string is the number
+    const n = Number(raw);
+    return raw.trim() === '' || Number.isNaN(n) ? raw : n;
+  }
   if (type === 'boolean') return raw === 'true' || raw === '1' ? true : raw === 'false' || raw === '0' ? false : raw;
   if (type === 'array') {
     const s = raw.trim();

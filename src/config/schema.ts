@@ -105,6 +105,19 @@ export const syncSchema = z
   })
   .strict();
 
+export const verifySchema = z
+  .object({
+    backend: z
+      .enum(['auto', 'bcrypto-native', 'bcrypto-js', 'nostr-wasm', 'noble'])
+      .default('auto')
+      .describe('Signature backend: auto picks the fastest that loads (bcrypto native, then nostr-wasm, then noble).'),
+    workers: z
+      .union([z.literal('auto'), z.number().int().min(0).max(16)])
+      .default('auto')
+      .describe('Worker threads for signature checks (0 = main thread; auto = cores - 1, at most 3).'),
+  })
+  .strict();
+
 export const logSchema = z
   .object({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level.'),
@@ -127,6 +140,7 @@ export const configSchema = z
     negentropy: negentropySchema.default(negentropySchema.parse({})),
     policy: policySchema.default(policySchema.parse({})),
     sync: syncSchema.default(syncSchema.parse({})),
+    verify: verifySchema.default(verifySchema.parse({})),
     log: logSchema.default(logSchema.parse({})),
     metrics: metricsSchema.default(metricsSchema.parse({})),
   })

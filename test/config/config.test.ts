@@ -54,3 +54,11 @@ test('errors name the key, the value and what was expected', () => {
   assert.throws(() => loadConfig(path, {}), /not valid TOML/);
   assert.throws(() => loadConfig(join(dir, 'missing.toml'), {}), /cannot read config file/);
 });
+
+test('verify.workers takes "auto" or a number, from the file or the environment', () => {
+  assert.equal(loadConfig(undefined, {}).verify.workers, 'auto');
+  assert.equal(loadConfig(undefined, { GRASP_RELAY_VERIFY_WORKERS: '0' }).verify.workers, 0);
+  assert.equal(loadConfig(undefined, { GRASP_RELAY_VERIFY_WORKERS: 'auto' }).verify.workers, 'auto');
+  assert.throws(() => loadConfig(undefined, { GRASP_RELAY_VERIFY_WORKERS: 'many' }), /verify\.workers = "many"/);
+  assert.throws(() => loadConfig(undefined, { GRASP_RELAY_VERIFY_BACKEND: 'openssl' }), /verify\.backend = "openssl"/);
+});

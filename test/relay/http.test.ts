@@ -63,3 +63,17 @@ test('a second relay on a port in use refuses to start instead of sharing it', a
     await relay.destroy();
   }
 });
+
+test('the configured signature backend and worker count are used and shown in NIP-11', async () => {
+  const relay = await startTestRelay({ verify: { backend: 'noble', workers: 0 } });
+  try {
+    assert.equal(relay.verifier.backend, 'noble');
+    assert.equal(relay.verifier.workers, 0);
+    const doc = (await (await fetch(httpUrl(relay.port), { headers: { accept: 'application/nostr+json' } })).json()) as {
+      grasp_relay: { signature_backend: string };
+    };
+    assert.equal(doc.grasp_relay.signature_backend, 'noble');
+  } finally {
+    await relay.destroy();
+  }
+});
