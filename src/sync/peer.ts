@@ -107,8 +107,8 @@ const FETCH_PARALLEL = 4;
 /** concurrent NIP-77 sessions per peer (grasp-relay allows 4 by default); lowered when refused */
 const NEG_SESSIONS = 4;
 const TOO_MANY_SESSIONS = /too many (concurrent )?(nip-77 |negentropy )?sessions/i;
-const PAUSE_AT = 4000;
-const RESUME_AT = 1000;
+const PAUSE_AT = 2000;
+const RESUME_AT = 500;
 
 async function mapLimit<T>(list: readonly T[], n: number, fn: (x: T) => Promise<void>): Promise<void> {
   let i = 0;
