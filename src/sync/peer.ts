@@ -2,6 +2,8 @@
 // subscriptions under the budget, historic batches (NIP-77 first, REQ+EOSE paging fallback,
 // fetch by ids), rate-limit pauses, NIP-42 AUTH. Decisions on *what* to sync come from
 // computeActions; this class only carries them out over one WebSocket.
+import { get as httpGet } from 'node:http';
+import { get as httpsGet } from 'node:https';
 import WebSocket from 'ws';
 import { finalizeEvent } from 'nostr-tools/pure';
 import { makeAuthEvent } from 'nostr-tools/nip42';
@@ -261,14 +263,31 @@ export class Peer {
     });
   }
 
+  /** NIP-11 limits of the peer (one short request, no pooled keep-alive connection left open). */
   private async fetchNip11(): Promise<void> {
     try {
-      const res = await fetch(nip11Url(this.url), {
-        headers: { Accept: 'application/nostr+json' },
-        signal: AbortSignal.timeout(3000),
+      const url = nip11Url(this.url);
+      const get = url.startsWith('https:') ? httpsGet : httpGet;
+      const body = await new Promise<string>((resolve, reject) => {
+        const req = get(url, { headers: { Accept: 'application/nostr+json' }, agent: false, timeout: 3000 }, (res) => {
+          if (res.statusCode !== 200) {
+            res.resume();
+            reject(new Error(`HTTP ${res.statusCode}`));
+            return;
+          }
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => {
+            text += c;
+            if (text.length > 1_000_000) req.destroy(new Error('NIP-11 document too large'));
+          });
+          res.on('end', () => resolve(text));
+          res.on('error', reject);
+        });
+        req.on('timeout', () => req.destroy(new Error('NIP-11 timeout')));
+        req.on('error', reject);
       });
-      if (!res.ok) return;
-      const doc = (await res.json()) as { limitation?: Record<string, unknown> };
+      const doc = JSON.parse(body) as { limitation?: Record<string, unknown> };
       const l = doc.limitation ?? {};
       const num = (v: unknown): number | undefined => (typeof v === 'number' && v > 0 ? v : undefined);
       this.remote = { maxSubs: num(l.max_subscriptions), maxFilters: num(l.max_filters), maxLimit: num(l.max_limit) };

@@ -29,8 +29,9 @@ function advanceToRetry(clock: ManualClock, p: Peer): void {
 
 async function syncedPair(name: string) {
   const clock = new ManualClock();
-  // the ws transport: a uWS listener cannot rebind a port whose accepted connections are in
-  // TIME_WAIT (see the report), and these peers restart on the same port
+  // the ws transport: after relay.close() a uWS relay cannot listen on the same port again in
+  // the same process while a client's connection to it lingers (reported to the relay core),
+  // and these peers restart on their port
   const peer = await startPeer({ server: { transport: 'ws' } });
   const local = await startGrasp({ clock });
   relays.push(peer, local);
