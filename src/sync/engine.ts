@@ -179,6 +179,7 @@ export class SyncEngine {
         bootstrap: this.targets.bootstrapRelays.includes(url),
         wanted: () => this.targets.wantedFor(url),
         wantedVersion: () => this.targets.versionOf(url),
+        repoCount: () => this.targets.repoCount(url),
         submit: (ev, raw, peer) => this.submit(ev, raw, peer.url),
         known: (id) => this.retry.known(id, this.d.clock.now()),
         negMaxItems: this.d.config.negentropy.maxItems,

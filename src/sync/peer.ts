@@ -60,6 +60,8 @@ export interface PeerDeps {
   bootstrap: boolean;
   /** the items this relay should serve (L1, repository addresses, root ids), live */
   wanted: () => ReadonlySet<string>;
+  /** how many repositories `wanted()` holds (the rest is L1 and roots) */
+  repoCount: () => number;
   /** changes whenever `wanted()` changes */
   wantedVersion: () => number;
   /** run one received event through the write path (origin sync) with retry bookkeeping */
@@ -1022,13 +1024,9 @@ export class Peer {
   // ---- status ---------------------------------------------------------------------------------
 
   status(): PeerStatus {
-    let repositories = 0;
-    let roots = 0;
-    for (const i of this.d.wanted()) {
-      const k = itemKind(i);
-      if (k === 'repo') repositories++;
-      else if (k === 'root') roots++;
-    }
+    const wanted = this.d.wanted();
+    const repositories = this.d.repoCount();
+    const roots = Math.max(0, wanted.size - repositories - (wanted.has(L1) ? 1 : 0));
     const n = (v: number | undefined): number | null => (v === undefined ? null : v);
     return {
       url: this.url,
