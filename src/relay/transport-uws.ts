@@ -1,5 +1,8 @@
 // uWebSockets.js transport (Node 20 only: the npm build ships binaries up to ABI 115).
 // Owns the uWS app, the listen socket and the per-socket glue; knows nothing of Nostr.
+// Known quirk: a port first bound as port 0 (ephemeral) cannot be bound again by uWS while
+// connections from that run are in TIME-WAIT (~60 s); a fixed port, as in production, can. Tests
+// that restart a relay on the same port pick a fixed port or use the ws transport.
 import { createRequire } from 'node:module';
 import type * as UWS from 'uWebSockets.js';
 import {
