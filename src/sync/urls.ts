@@ -1,5 +1,8 @@
 // Relay URL normalisation for sync: the one key under which a peer relay is known, and the test
 // that keeps the service from syncing from itself. Pure; no I/O.
+import { parseHostSpec, urlIsService, type HostSpec } from '../policy/urls.js';
+
+const RELAY_SCHEMES = ['ws:', 'wss:'];
 
 /**
  * Normalise a relay URL: ws/wss only, scheme and host lower-case, default port dropped, trailing
@@ -23,26 +26,17 @@ export function normalizeRelayUrl(input: string): string | undefined {
   return `${u.protocol}//${u.host}${path}${u.search}`;
 }
 
-/** `host[:port]` of a configured service host, lower-case, default ports dropped. */
-function normalizeHost(host: string): string {
-  let h = host.trim().toLowerCase();
-  h = h.replace(/^[a-z]+:\/\//, '');
-  const slash = h.indexOf('/');
-  if (slash >= 0) h = h.slice(0, slash);
-  return h.replace(/:(80|443)$/, '');
-}
-
-/** Whether a normalised relay URL points at this service (any of `service.hosts`). */
+/**
+ * Whether a relay URL points at this service (any of `service.hosts`), by the same parsed
+ * host[:port] comparison the write policy uses (src/policy/urls.ts).
+ */
 export function isSelf(url: string, hosts: readonly string[]): boolean {
-  let host: string;
-  try {
-    host = new URL(url).host.toLowerCase();
-  } catch {
-    return false;
+  const specs: HostSpec[] = [];
+  for (const h of hosts) {
+    const spec = parseHostSpec(h);
+    if (spec !== undefined) specs.push(spec);
   }
-  host = host.replace(/:(80|443)$/, '');
-  for (const h of hosts) if (normalizeHost(h) === host) return true;
-  return false;
+  return urlIsService(url, RELAY_SCHEMES, specs);
 }
 
 /** The NIP-11 document URL (http/https) for a relay URL. */
