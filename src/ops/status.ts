@@ -4,7 +4,7 @@
 import { npubEncode } from 'nostr-tools/nip19';
 import type { Filter, NostrEvent } from '../nostr/event.js';
 import type { StoreReader } from '../store/types.js';
-import type { PeerStatus, SyncStatus, SyncTotals } from '../sync/index.js';
+import { emptySyncTotals, type PeerStatus, type SyncStatus } from '../sync/index.js';
 
 export interface RepositoryInfo {
   /** the `name` tag, or the `d` when there is none */
@@ -97,21 +97,9 @@ export function listRepositories(store: Pick<StoreReader, 'querySync' | 'count'>
   return { total, items };
 }
 
-const ZERO_TOTALS: SyncTotals = {
-  peers: 0,
-  connected: 0,
-  received: 0,
-  accepted: 0,
-  rejected: 0,
-  duplicate: 0,
-  pendingBatches: 0,
-  retryWaiting: 0,
-  retryRefused: 0,
-};
-
 /** The sync status to report when sync is off. */
 export function disabledSync(): SyncStatus {
-  return { enabled: false, peers: [], totals: { ...ZERO_TOTALS } };
+  return { enabled: false, peers: [], totals: emptySyncTotals() };
 }
 
 /** Peers sorted for display: connected first, then by URL. */

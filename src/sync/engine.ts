@@ -43,6 +43,11 @@ export interface SyncTotals {
   retryRefused: number;
 }
 
+/** Totals with every count at zero (also what status reports when sync is off). */
+export function emptySyncTotals(): SyncTotals {
+  return { peers: 0, connected: 0, received: 0, accepted: 0, rejected: 0, duplicate: 0, pendingBatches: 0, retryWaiting: 0, retryRefused: 0 };
+}
+
 export interface SyncStatus {
   enabled: boolean;
   peers: PeerStatus[];
@@ -116,13 +121,8 @@ export class SyncEngine {
   status(): SyncStatus {
     const peers = [...this.peers.values()].map((p) => p.status());
     const totals: SyncTotals = {
+      ...emptySyncTotals(),
       peers: peers.length,
-      connected: 0,
-      received: 0,
-      accepted: 0,
-      rejected: 0,
-      duplicate: 0,
-      pendingBatches: 0,
       retryWaiting: this.retry.waitingSize,
       retryRefused: this.retry.refusedSize,
     };
