@@ -5,6 +5,7 @@ import { StartupError } from '../main.js';
 import { parseArgs } from './args.js';
 import { cmdExport } from './export.js';
 import { cmdImport } from './import.js';
+import { cmdResync } from './resync.js';
 import { cmdStart } from './start.js';
 import { cmdStatus } from './status.js';
 
@@ -17,6 +18,9 @@ commands:
   export [--filter JSON]    write stored events as JSONL to stdout
   status [--url URL]        summary, repositories and sync peers of a running relay (GET /status)
          [--json]           the raw JSON
+
+  resync [--relay URL]      force a full resync of one sync peer (or all) and show progress
+         [--no-wait] [--timeout S]  (needs GRASP_RELAY_ADMIN_TOKEN, set for the relay too)
 
 environment: GRASP_RELAY_<SECTION>_<KEY> overrides any config key (see docs/configuration.md)`;
 
@@ -33,6 +37,8 @@ export async function main(argv: string[]): Promise<number> {
         return await cmdExport(args);
       case 'status':
         return await cmdStatus(args);
+      case 'resync':
+        return await cmdResync(args);
       case 'help':
       case '--help':
         console.log(USAGE);

@@ -30,7 +30,8 @@ export function statusUrl(base: string): string {
   return u.toString();
 }
 
-function defaultBase(args: ParsedArgs): string {
+/** The relay's HTTP base URL from the config (listen address and port). */
+export function defaultBase(args: ParsedArgs): string {
   const cfg = configFromArgs(args);
   const h = cfg.server.host;
   const host = h === '0.0.0.0' || h === '::' || h === '' ? '127.0.0.1' : h.includes(':') ? `[${h}]` : h;

@@ -19,6 +19,10 @@ export const serviceSchema = z
       .array(z.string())
       .default(['GRASP-01', 'GRASP-02'])
       .describe('NIP-11 supported_grasps (GRASP-05 is added automatically in archive mode).'),
+    adminTokenEnv: z
+      .string()
+      .default('GRASP_RELAY_ADMIN_TOKEN')
+      .describe('Name of the environment variable holding the token for operator actions (POST /admin/resync, `grasp-relay resync`). Unset or empty: those actions are disabled.'),
     secretKeyEnv: z
       .string()
       .default('GRASP_RELAY_SECRET_KEY')

@@ -7,6 +7,7 @@ import type { NostrEvent } from '../nostr/event.js';
 import type { ConnectionObserver } from '../relay/connection.js';
 import type { HttpRequest, HttpResponse } from '../relay/transport.js';
 import { CORS_HEADERS } from '../relay/http.js';
+import { installAdmin } from './admin.js';
 import { createMetrics, type Nip77Source, type RelayMetrics, type WriteBatchSource } from './metrics.js';
 import { PAGE_HEADERS, renderPage } from './page.js';
 import { disabledSync, listRepositories, relayInfoFromNip11, type StatusReport } from './status.js';
@@ -141,5 +142,6 @@ export function installOps(relay: RelayHandle, clock: Clock = systemClock, extra
     };
   }
 
+  installAdmin(relay);
   return { observer: metrics?.observer ?? NOOP_OBSERVER, ...(metrics !== undefined ? { metrics } : {}), report };
 }

@@ -12,6 +12,7 @@ export const CORS_HEADERS: Record<string, string> = {
 
 export class HttpRoutes {
   private readonly routes = new Map<string, Route>();
+  private readonly postRoutes = new Map<string, Route>();
   /** GET / for a browser (no nostr+json Accept); replaced by the status page when enabled */
   home: Route = () => ({
     status: 200,
@@ -26,8 +27,17 @@ export class HttpRoutes {
     this.routes.set(path, route);
   }
 
+  /** Register a POST route for an exact path (operator actions; never CORS-enabled). */
+  post(path: string, route: Route): void {
+    this.postRoutes.set(path, route);
+  }
+
   handle = (req: HttpRequest): HttpResponse | Promise<HttpResponse> => {
     if (req.method === 'OPTIONS') return { status: 204, headers: { ...CORS_HEADERS }, body: '' };
+    if (req.method === 'POST') {
+      const r = this.postRoutes.get(req.path);
+      if (r !== undefined) return r(req);
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       return { status: 405, headers: { 'content-type': 'text/plain', ...CORS_HEADERS }, body: 'method not allowed\n' };
     }
