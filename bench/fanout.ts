@@ -5,14 +5,13 @@
 // the live index replaces (in-process, no sockets).
 // Run: npx tsc -p . && node dist/bench/fanout.js [--events 5000] [--subs 1000] [--connections 50]
 //        [--inflight 50] [--latency-events 500] [--transport uws|ws] [--quick]
-import { pathToFileURL } from 'node:url';
 import { SubscriptionIndex, type LiveSubscription } from '../src/live/subscription-index.js';
 import type { Filter, NostrEvent } from '../src/nostr/event.js';
 import { matchFilters } from '../src/nostr/filter.js';
 import { generateNip34, generateNotes, prng } from './generator.js';
 import { parseArgs, transportArg } from './lib/args.js';
 import { LoadClient, toRawEvents, type RawEvent } from './lib/client.js';
-import { emitResult, progress, type BenchResult, type BenchRow } from './lib/output.js';
+import { progress, runIfMain, type BenchResult, type BenchRow } from './lib/output.js';
 import { spawnRelay } from './lib/relay-proc.js';
 import { Samples, percentiles, ratio, round, type Percentiles } from './lib/stats.js';
 
@@ -366,15 +365,4 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   };
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().then(
-    (r) => {
-      emitResult(r);
-      process.exit(0);
-    },
-    (err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
-}
+runIfMain(import.meta.url, () => main());

@@ -3,12 +3,11 @@
 // events measured in this run; and grasp-mode vs open-mode ingest of the same NIP-34 dataset.
 // Run: npx tsc -p . && node dist/bench/ingest.js [--events 40000] [--serial 3000]
 //        [--connections 4] [--inflight 50] [--nip34-events 10000] [--nip34-repos 100] [--transport uws|ws] [--quick]
-import { pathToFileURL } from 'node:url';
 import { createVerifier } from '../src/crypto/verify.js';
 import { generateNip34, generateNotes } from './generator.js';
 import { parseArgs, transportArg } from './lib/args.js';
 import { publishWaves, toRawEvents, type PublishStats, type RawEvent } from './lib/client.js';
-import { emitResult, progress, type BenchResult, type BenchRow } from './lib/output.js';
+import { progress, runIfMain, type BenchResult, type BenchRow } from './lib/output.js';
 import { spawnRelay, type HostConfigOverrides, type HostStats } from './lib/relay-proc.js';
 import { ratio, round } from './lib/stats.js';
 import { dependencyWaves } from './lib/waves.js';
@@ -157,15 +156,4 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   return result;
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().then(
-    (r) => {
-      emitResult(r);
-      process.exit(0);
-    },
-    (err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
-}
+runIfMain(import.meta.url, () => main());

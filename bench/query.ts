@@ -7,13 +7,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { open } from 'lmdb';
 import type { Filter, NostrEvent } from '../src/nostr/event.js';
 import { generateNotes, prng } from './generator.js';
 import { parseArgs, transportArg } from './lib/args.js';
 import { LoadClient, publishParallel, toRawEvents } from './lib/client.js';
-import { emitResult, progress, type BenchResult, type BenchRow } from './lib/output.js';
+import { progress, runIfMain, type BenchResult, type BenchRow } from './lib/output.js';
 import { spawnRelay, type HostStats } from './lib/relay-proc.js';
 import { Samples, percentiles, ratio, round } from './lib/stats.js';
 
@@ -239,15 +238,4 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   }
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().then(
-    (r) => {
-      emitResult(r);
-      process.exit(0);
-    },
-    (err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
-}
+runIfMain(import.meta.url, () => main());

@@ -1,6 +1,8 @@
 // The JSON every bench prints as its last stdout line, and how bench/run.ts reads it back: one
 // BenchResult with rows of (metric, value, unit, baseline, ratio, goal). Progress goes to stderr.
 
+import { pathToFileURL } from 'node:url';
+
 export interface BenchRow {
   /** what was measured, e.g. "ingest 4×50 open" */
   metric: string;
@@ -77,4 +79,23 @@ export function isBenchResult(x: unknown): x is BenchResult {
 /** Progress line on stderr. */
 export function progress(msg: string): void {
   process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+}
+
+/**
+ * When the calling module is the program being run (not imported by bench/run.ts or a test),
+ * run its main, print its result line, and exit 0 — or print the error and exit 1.
+ */
+export function runIfMain(moduleUrl: string, main: () => Promise<BenchResult>): void {
+  const entry = process.argv[1];
+  if (entry === undefined || moduleUrl !== pathToFileURL(entry).href) return;
+  main().then(
+    (r) => {
+      emitResult(r);
+      process.exit(0);
+    },
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
 }
