@@ -43,6 +43,8 @@ export interface RelayDeps {
   clock?: Clock;
 }
 
+const SUMMARY_INTERVAL_MS = 60_000;
+
 /** A reason the relay cannot start that the operator must fix (printed without a stack trace). */
 export class StartupError extends Error {}
 
@@ -168,6 +170,28 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
   };
   schedulePurge();
 
+  // One info line a minute when anything happened: connections, write outcomes, store size.
+  let lastCounts = { ...ingest.counts };
+  let summaryTimer: TimerHandle | undefined;
+  const scheduleSummary = () => {
+    summaryTimer = clock.setTimeout(() => {
+      const now = { ...ingest.counts };
+      const delta: Record<string, number> = {};
+      let any = false;
+      for (const [k, v] of Object.entries(now)) {
+        const d = v - lastCounts[k as keyof typeof lastCounts];
+        if (d > 0) {
+          delta[k] = d;
+          any = true;
+        }
+      }
+      lastCounts = now;
+      if (any || connections.size > 0) log.info({ connections: connections.size, events: delta, stored: store.stats().events }, 'summary (last minute)');
+      scheduleSummary();
+    }, SUMMARY_INTERVAL_MS);
+  };
+  scheduleSummary();
+
   let sync: SyncEngine | undefined;
   if (config.sync.enabled) {
     sync = new SyncEngine({ store, ingest, config, clock, log: log.child({ mod: 'sync' }) });
@@ -191,6 +215,7 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
     close() {
       closing ??= (async () => {
         purgeTimer?.cancel();
+        summaryTimer?.cancel();
         await sync?.stop();
         await transport.close();
         await core.close();
