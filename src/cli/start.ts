@@ -8,6 +8,8 @@ import { configFromArgs } from './config-path.js';
 export async function cmdStart(args: ParsedArgs): Promise<number> {
   const config = configFromArgs(args);
   const log = createLogger(config.log.level);
+  // a stray rejection is a bug to log, not a reason to drop every client
+  process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled promise rejection'));
   const relay = await startRelay(config, { log });
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {

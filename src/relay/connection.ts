@@ -105,6 +105,16 @@ export class Connection implements SocketHandler {
 
   message(text: string, bytes: number): void {
     if (this.gone) return;
+    try {
+      this.dispatch(text, bytes);
+    } catch (e) {
+      // a bug must cost this message, not the process and every other client's connection
+      this.log.error({ err: e, ip: this.socket.ip }, 'message handler failed');
+      this.send(noticeMessage('error: internal error while handling your message'));
+    }
+  }
+
+  private dispatch(text: string, bytes: number): void {
     const limits = this.ctx.config.limits;
     if (bytes > limits.maxMessageBytes) {
       this.ctx.observe?.message('oversized');
