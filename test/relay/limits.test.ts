@@ -59,3 +59,29 @@ test('a client that stops reading is dropped, others keep being served', async (
     await relay.destroy();
   }
 });
+
+test('event and filter limits: tags, content, past bound, filter values, limit cap', async () => {
+  const relay = await startTestRelay({
+    policy: { mode: 'open' },
+    limits: { maxEventTags: 3, maxContentBytes: 10, maxPastSeconds: 3600, maxFilterValues: 2, maxLimit: 3 },
+  });
+  const c = await TestClient.connect(relay.url);
+  try {
+    const tags = await c.publish(sign(alice, { kind: 1, tags: [['t', 'a'], ['t', 'b'], ['t', 'c'], ['t', 'd']] }));
+    assert.deepEqual([tags.ok, /^invalid: more than 3 tags/.test(tags.message)], [false, true]);
+    const content = await c.publish(sign(alice, { kind: 1, content: 'x'.repeat(11) }));
+    assert.deepEqual([content.ok, /^invalid: content longer than 10/.test(content.message)], [false, true]);
+    const old = await c.publish(sign(alice, { kind: 1, created_at: Math.floor(Date.now() / 1000) - 7200 }));
+    assert.deepEqual([old.ok, /^invalid: created_at is more than 3600 seconds in the past/.test(old.message)], [false, true]);
+
+    const values = await c.req('v', { kinds: [1, 2, 3] });
+    assert.match(values.closed ?? '', /^invalid: filter field kinds has more than 2 values/);
+    const now = Math.floor(Date.now() / 1000);
+    for (let i = 0; i < 5; i++) assert.equal((await c.publish(sign(alice, { kind: 1, content: `ok ${i}`, created_at: now - i }))).ok, true);
+    assert.equal((await c.req('capped', { kinds: [1], limit: 100 })).events.length, 3);
+    assert.equal((await c.req('default', { kinds: [1] })).events.length, 3);
+  } finally {
+    await c.close();
+    await relay.destroy();
+  }
+});
