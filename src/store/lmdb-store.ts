@@ -39,8 +39,18 @@ class LmdbStore implements Store {
     this.expired = new ExpiredIds(dbs.expiry, clock);
     this.writer = new Writer(dbs, log, {
       now: () => this.expired.now(),
-      committed: () => this.expired.invalidate(),
+      committed: (events, seconds) => {
+        this.expired.invalidate();
+        for (const l of this.batchListeners) l(events, seconds);
+      },
     });
+  }
+
+  private readonly batchListeners = new Set<(events: number, seconds: number) => void>();
+
+  onWriteBatch(listener: (events: number, seconds: number) => void): () => void {
+    this.batchListeners.add(listener);
+    return () => this.batchListeners.delete(listener);
   }
 
   private ctx(): ReadContext {

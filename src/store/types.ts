@@ -78,6 +78,8 @@ export interface Store extends StoreReader, StoreWriter {
   putMeta(key: string, value: unknown): Promise<void>;
   /** Delete expired events (NIP-40); returns how many were removed. */
   purgeExpired(now: number): Promise<number>;
+  /** Observe committed write transactions: events in the batch, seconds from decision to durable. */
+  onWriteBatch?(listener: (events: number, seconds: number) => void): () => void;
   /** Finish pending writes and close the environment. */
   close(): Promise<void>;
 }

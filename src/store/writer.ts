@@ -143,7 +143,8 @@ export interface WriterHooks {
   /** seconds since the epoch */
   now(): number;
   /** after each durable commit */
-  committed(): void;
+  /** a batch is durable: how many jobs it held and seconds from its decision to durability */
+  committed(events: number, seconds: number): void;
 }
 
 export class Writer {
@@ -225,6 +226,7 @@ export class Writer {
     const ov = new Overlay(this.readable, prev !== undefined && !prev.committed ? prev : undefined);
     this.last = ov;
     const now = this.hooks.now();
+    const started = performance.now();
     const results: Array<InsertResult | PurgeChunk> = [];
     for (const job of jobs) {
       if (job.type === 'purge') {
@@ -266,7 +268,7 @@ export class Writer {
       )
       .then((failed) => {
         ov.committed = true;
-        this.hooks.committed();
+        this.hooks.committed(jobs.length, (performance.now() - started) / 1000);
         settle(failed);
       });
   }

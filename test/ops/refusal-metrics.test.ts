@@ -26,6 +26,16 @@ test('refusals by reason and NIP-77 traffic show in /metrics', async () => {
     await c.next((m) => m[0] === 'NEG-MSG' && m[1] === 'n1');
     c.send(['NEG-CLOSE', 'n1']);
 
+    // and one stored event, so a write batch is committed
+    const mode = await startTestRelay({ policy: { mode: 'open' } });
+    const d = await TestClient.connect(mode.url);
+    assert.equal((await d.publish(sign(keypair('bob'), { kind: 1, content: 'batch' }))).ok, true);
+    const batches = await (await fetch(`http://127.0.0.1:${mode.port}/metrics`)).text();
+    await d.close();
+    await mode.destroy();
+    assert.match(batches, /^grasp_relay_write_batch_seconds_count [1-9]\d*$/m);
+    assert.match(batches, /^grasp_relay_write_batch_events_sum [1-9]\d*$/m);
+
     const text = await (await fetch(`http://127.0.0.1:${relay.port}/metrics`)).text();
     assert.equal(metricValue(text, 'grasp_relay_events_refused_total', 'reason="unrelated"'), 1);
     assert.equal(metricValue(text, 'grasp_relay_events_refused_total', 'reason="bad-signature"'), 1);
