@@ -60,12 +60,19 @@ function extractObjectText(text: string): string {
 
 const EVENT_KEYS = 7;
 
+/** Number of own keys, without allocating a key array (this runs once per event). */
+function keyCount(o: object): number {
+  let n = 0;
+  for (const _k in o) n++;
+  return n;
+}
+
 /**
  * The JSON to store for a validated event: the received text when the object has exactly the
  * NIP-01 fields, otherwise a canonical re-serialisation without the extra fields.
  */
 export function storableRaw(event: NostrEvent, raw: string): string {
-  if (Object.keys(event).length === EVENT_KEYS) return raw;
+  if (keyCount(event) === EVENT_KEYS) return raw;
   const { id, pubkey, created_at, kind, tags, content, sig } = event;
   return JSON.stringify({ id, pubkey, created_at, kind, tags, content, sig });
 }

@@ -2,16 +2,32 @@
 // runs any initiator against any responder while checking frame sizes, and a typed loader for
 // nostr-tools' NIP-77 port (not in its package "exports", so imported by file URL).
 import assert from 'node:assert/strict';
+import { prng } from '../../bench/generator.js';
+import type { Filter } from '../../src/nostr/event.js';
+import type { NegentropyItems, StoreReader } from '../../src/store/types.js';
 
-/** Deterministic PRNG (mulberry32) so failures reproduce from the printed seed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+/** Deterministic PRNG (mulberry32, the bench generator's) so failures reproduce from the seed. */
+export const rng: (seed: number) => () => number = prng;
+
+/**
+ * A StoreReader with only what NIP-77 uses: `negentropyItems` is the given function; every other
+ * method throws, so a session that reaches for more fails the test.
+ */
+export function nip77OnlyStore(items: (filter: Filter, max: number) => NegentropyItems | 'too-many'): StoreReader {
+  const unused = (): never => {
+    throw new Error('not used by NIP-77');
+  };
+  return {
+    negentropyItems: items,
+    get: unused,
+    has: unused,
+    getReplaceable: unused,
+    hasTagValue: unused,
+    isDeleted: unused,
+    query: unused,
+    querySync: unused,
+    count: unused,
+    stats: unused,
   };
 }
 

@@ -12,28 +12,9 @@ import { WebSocketServer } from 'ws';
 import { makeConfig } from '../../src/config/schema.js';
 import { buildItems } from '../../src/negentropy/index.js';
 import { Nip77Sessions } from '../../src/relay/nip77.js';
-import type { NegentropyItems, StoreReader } from '../../src/store/types.js';
-import { makeSets } from './helpers.js';
+import { makeSets, nip77OnlyStore } from './helpers.js';
 
 const CLIENT = fileURLToPath(new URL('./rust-nostr-client.js', import.meta.url));
-
-function itemStore(items: NegentropyItems): StoreReader {
-  const unused = (): never => {
-    throw new Error('not used by NIP-77');
-  };
-  return {
-    negentropyItems: (_f, max) => (items.count > max ? 'too-many' : items),
-    get: unused,
-    has: unused,
-    getReplaceable: unused,
-    hasTagValue: unused,
-    isDeleted: unused,
-    query: unused,
-    querySync: unused,
-    count: unused,
-    stats: unused,
-  };
-}
 
 function runClient(url: string): Promise<{ local: string[]; remote: string[]; failed: string[] }> {
   return new Promise((resolve, reject) => {
@@ -52,7 +33,8 @@ function runClient(url: string): Promise<{ local: string[]; remote: string[]; fa
 for (const frameSizeLimit of [0, 4096]) {
   test(`rust-nostr Client.sync (dry run) against our NIP-77 handler, frameSizeLimit ${frameSizeLimit}`, async () => {
     const sets = makeSets(3000, 0, 4321 + frameSizeLimit, 'few');
-    const store = itemStore(buildItems(sets.a));
+    const items = buildItems(sets.a);
+    const store = nip77OnlyStore((_f, max) => (items.count > max ? 'too-many' : items));
     const cfg = makeConfig({ negentropy: { frameSizeLimit } }).negentropy;
     const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
     await new Promise<void>((resolve) => wss.once('listening', () => resolve()));

@@ -12,7 +12,7 @@ import { Nip77Sessions } from '../../src/relay/nip77.js';
 import type { NegentropyItems, StoreReader } from '../../src/store/types.js';
 import { ManualClock } from '../sync/clock.js';
 import { fake, insertAll, tempStore } from '../store/helpers.js';
-import { assertSameSet, loadNostrToolsNip77, makeSets, ntStorage, type Pair } from './helpers.js';
+import { assertSameSet, loadNostrToolsNip77, makeSets, nip77OnlyStore, ntStorage, type Pair } from './helpers.js';
 
 interface Row {
   created_at: number;
@@ -22,33 +22,19 @@ interface Row {
 
 /** The part of StoreReader NIP-77 uses, over an array; kinds/since/until honoured. */
 function stubStore(rows: Row[]): StoreReader & { calls: number } {
-  const unused = (): never => {
-    throw new Error('not used by NIP-77');
-  };
-  const store = {
-    calls: 0,
-    negentropyItems(filter: Filter, max: number): NegentropyItems | 'too-many' {
-      store.calls++;
-      const m = rows.filter(
-        (r) =>
-          (filter.kinds === undefined || filter.kinds.includes(r.kind)) &&
-          (filter.since === undefined || r.created_at >= filter.since) &&
-          (filter.until === undefined || r.created_at <= filter.until),
-      );
-      if (m.length > max) return 'too-many';
-      return buildItems(m.map((r) => [r.created_at, r.id]));
-    },
-    get: unused,
-    has: unused,
-    getReplaceable: unused,
-    hasTagValue: unused,
-    isDeleted: unused,
-    query: unused,
-    querySync: unused,
-    count: unused,
-    stats: unused,
-  };
-  return store;
+  const counter = { calls: 0 };
+  const store = nip77OnlyStore((filter: Filter, max: number): NegentropyItems | 'too-many' => {
+    counter.calls++;
+    const m = rows.filter(
+      (r) =>
+        (filter.kinds === undefined || filter.kinds.includes(r.kind)) &&
+        (filter.since === undefined || r.created_at >= filter.since) &&
+        (filter.until === undefined || r.created_at <= filter.until),
+    );
+    if (m.length > max) return 'too-many';
+    return buildItems(m.map((r) => [r.created_at, r.id]));
+  });
+  return Object.defineProperty(store, 'calls', { get: () => counter.calls, enumerable: true }) as StoreReader & { calls: number };
 }
 
 const rowsOf = (pairs: Pair[], kind = 1): Row[] => pairs.map(([created_at, id]) => ({ created_at, id, kind }));
