@@ -12,7 +12,7 @@ import { MemStore, memIngest, type MemPolicy } from './mem.js';
 import type { RetryOptions } from '../../src/sync/retry.js';
 import type { NostrEvent } from '../../src/nostr/event.js';
 import { announcement, comment, issue, keypair, repository } from './nip34.js';
-import { waitFor } from './wait.js';
+import { waitFor } from '../helpers/wait.js';
 
 const SELF = 'ws://127.0.0.1:1';
 const fakes: FakePeer[] = [];

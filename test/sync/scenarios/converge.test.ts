@@ -4,7 +4,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { NostrEvent } from '../../../src/nostr/event.js';
 import { announcement, addressOf, comment, issue, keypair, state, status } from '../nip34.js';
-import { waitFor } from '../wait.js';
+import { waitFor } from '../../helpers/wait.js';
 import { ids, put, startGrasp, type TestRelay } from './setup.js';
 
 const relays: TestRelay[] = [];

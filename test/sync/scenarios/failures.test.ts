@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { ManualClock } from '../clock.js';
 import { FakePeer, type FakeBehaviour } from '../fake-peer.js';
 import { keypair, repository } from '../nip34.js';
-import { waitFor } from '../wait.js';
+import { waitFor } from '../../helpers/wait.js';
 import { peerOf, put, startGrasp, waitHas, type TestRelay } from './setup.js';
 
 const relays: TestRelay[] = [];

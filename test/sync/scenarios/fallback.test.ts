@@ -7,7 +7,7 @@ import type { NostrEvent } from '../../../src/nostr/event.js';
 import { ManualClock } from '../clock.js';
 import { FakePeer } from '../fake-peer.js';
 import { comment, issue, keypair, repository } from '../nip34.js';
-import { waitFor } from '../wait.js';
+import { waitFor } from '../../helpers/wait.js';
 import { engine, peerOf, put, startGrasp, startPeer, waitHas, waitIdle, type TestRelay } from './setup.js';
 
 const relays: TestRelay[] = [];

@@ -8,7 +8,7 @@ import { ManualClock } from '../clock.js';
 import { FakePeer } from '../fake-peer.js';
 import { comment, issue, keypair, repository } from '../nip34.js';
 import { sign } from '../../helpers/events.js';
-import { waitFor } from '../wait.js';
+import { waitFor } from '../../helpers/wait.js';
 import { peerOf, put, startGrasp, startPeer, waitHas, waitIdle, type TestRelay } from './setup.js';
 import type { Peer } from '../../../src/sync/peer.js';
 

@@ -7,7 +7,7 @@ import type { Filter, NostrEvent } from '../../../src/nostr/event.js';
 import type { SyncEngine } from '../../../src/sync/index.js';
 import type { Peer } from '../../../src/sync/peer.js';
 import { startTestRelay, type ConfigOverrides, type TestRelay } from '../../helpers/relay.js';
-import { waitFor } from '../wait.js';
+import { waitFor } from '../../helpers/wait.js';
 
 export type { TestRelay };
 
