@@ -1,7 +1,8 @@
-// `node dist/src/cli/docs.js`: (re)writes docs/configuration.md from the config schema
-// (npm run docs). The shipped config file is checked against the schema by a test.
+// `node dist/src/cli/docs.js`: (re)writes docs/configuration.md and config/grasp-relay.toml from the
+// config schema (npm run docs). Tests check both are in step with the schema.
 import { writeFileSync } from 'node:fs';
-import { renderMarkdown } from '../config/describe.js';
+import { renderMarkdown, renderToml } from '../config/describe.js';
 
 writeFileSync('docs/configuration.md', renderMarkdown());
-console.log('wrote docs/configuration.md');
+writeFileSync('config/grasp-relay.toml', renderToml());
+console.log('wrote docs/configuration.md and config/grasp-relay.toml');

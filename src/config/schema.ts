@@ -135,6 +135,54 @@ export const metricsSchema = z
   })
   .strict();
 
+export const gitSchema = z
+  .object({
+    enabled: z.boolean().default(true).describe('Serve git smart HTTP at /<npub>/<d>.git and hold events in purgatory until their git data arrives; false: Nostr only, events stored at once (deploy a git half beside it).'),
+    dataDir: z.string().default('').describe('Root of the hosted git repositories; empty = <store.dataDir>/git.'),
+    binary: z.string().default('git').describe('git executable (2.39 or newer).'),
+    maxProcesses: int(1, 1024).default(16).describe('Concurrent serving git processes.'),
+    maxQueued: int(0).default(64).describe('Requests waiting for a git process before 503.'),
+    queueWaitSeconds: int(1).default(30).describe('Longest wait for a git process before 503 + Retry-After.'),
+    maxRequestsPerIp: int(1).default(4).describe('Concurrent git requests per client IP (429 beyond).'),
+    idleTimeoutSeconds: int(1).default(120).describe('Kill a git request when no byte moved either way for this long.'),
+    requestTimeoutSeconds: int(1).default(3600).describe('Longest git request.'),
+    maxPushBytes: int(1024).default(1073741824).describe('Largest decoded receive-pack body (also receive.maxInputSize).'),
+    maxRequestBytes: int(1024).default(33554432).describe('Largest decoded upload-pack request body (413 beyond).'),
+    maxCommandBytes: int(1024).default(1048576).describe('Largest receive-pack command section (413 beyond).'),
+    maxRefUpdates: int(1).default(10000).describe('Most ref updates in one push (413 beyond).'),
+    maxRepoBytes: int(0).default(2147483648).describe('Size past which a repository refuses pushes and sync fetches (0 = no limit).'),
+    packThreads: int(1, 64).default(2).describe('pack.threads for served git processes.'),
+    fsckObjects: z.boolean().default(true).describe('Check objects received by push and by sync (git fsck rules).'),
+    releaseTimeoutSeconds: int(1).default(10).describe('Release and fan-out work done before a push response or an OK ends; the rest continues in the background.'),
+    purgatoryMinutes: int(1).default(30).describe('How long an event waits in purgatory for its git data.'),
+    dormantHours: int(0).default(24).describe('How long an expired announcement stays revivable by a late state.'),
+    expiredRetryHours: int(0).default(6).describe('Sync may re-admit an event expired from purgatory after this long (a client re-send is admitted at once).'),
+    nostrRefTtlMinutes: int(1).default(20).describe('Life of a pushed refs/nostr/<id> that no PR or PR update claims.'),
+    maxPendingNostrRefsPerRepo: int(0).default(100).describe('Unclaimed refs/nostr/<id> refs per repository.'),
+    retiredDays: int(0).default(7).describe('Read-only life of a repository whose announcement dropped this service, and of removed repositories in .trash.'),
+    webClients: z
+      .array(z.string())
+      .default(['https://gitworkshop.dev/{npub}/{relay}/{d}'])
+      .describe('Links on the repository web page; {npub}, {relay} (this relay host) and {d} are substituted.'),
+    syncEnabled: z.boolean().default(true).describe('GRASP-02 git sync: fetch missing git data from the other servers a repository names.'),
+    syncIntervalMinutes: int(1, 60).default(60).describe('Sweep period of git sync (at most 60).'),
+    syncUserEventDelaySeconds: int(0).default(180).describe('First hunt for the git data of a client-sent event.'),
+    syncSyncedEventDelaySeconds: int(0).default(1).describe('First hunt for the git data of a synced event.'),
+    syncConcurrency: int(1).default(4).describe('Concurrent git sync fetches.'),
+    syncPerHostConcurrency: int(1).default(2).describe('Concurrent git sync fetches per remote host.'),
+    syncPerHostPerMinute: int(1).default(30).describe('Git sync fetches started per remote host per minute.'),
+    syncFetchTimeoutSeconds: int(1).default(600).describe('Longest git sync fetch.'),
+    syncLowSpeedBytesPerSecond: int(1).default(1024).describe('Abort a git sync fetch slower than this …'),
+    syncLowSpeedSeconds: int(1).default(60).describe('… for this long.'),
+    syncBackoffBaseSeconds: int(1).default(60).describe('First retry delay for a failing remote URL; doubles each time.'),
+    syncBackoffMaxSeconds: int(1).default(3600).describe('Longest retry delay for a remote URL.'),
+    syncDeadAfterHours: int(1).default(24).describe('A remote URL failing this long is tried once a day.'),
+    syncMaxUrlsPerItem: int(1).default(8).describe('Remote URLs tried per missing item per round.'),
+    syncAllowHttp: z.boolean().default(true).describe('Also fetch from http:// clone URLs (https always).'),
+    syncAllowPrivateAddresses: z.boolean().default(false).describe('Allow loopback and private-network remotes (tests only).'),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     service: serviceSchema.default(serviceSchema.parse({})),
@@ -147,6 +195,7 @@ export const configSchema = z
     verify: verifySchema.default(verifySchema.parse({})),
     log: logSchema.default(logSchema.parse({})),
     metrics: metricsSchema.default(metricsSchema.parse({})),
+    git: gitSchema.default(gitSchema.parse({})),
   })
   .strict();
 
@@ -156,6 +205,7 @@ export type PolicyConfig = Config['policy'];
 export type SyncConfig = Config['sync'];
 export type NegentropyConfig = Config['negentropy'];
 export type ServiceConfig = Config['service'];
+export type GitConfig = Config['git'];
 
 /** The defaults, with optional overrides section by section (tests build configs this way). */
 export function makeConfig(overrides: { [S in keyof Config]?: Partial<Config[S]> } = {}): Config {

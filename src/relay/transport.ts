@@ -1,6 +1,7 @@
 // The transport interface: what the relay needs from a WebSocket + HTTP server, so uWebSockets.js
 // (Node 20) and the pure-JS `ws` server (any Node) are interchangeable. Implementations:
 // transport-uws.ts, transport-ws.ts. Nothing Nostr-specific lives here.
+import type { Readable } from 'node:stream';
 
 export interface Socket {
   readonly ip: string;
@@ -23,6 +24,7 @@ export interface SocketHandler {
 
 export interface HttpRequest {
   method: string;
+  /** the request path exactly as sent (not percent-decoded, dot segments kept), without the query */
   path: string;
   query: string;
   ip: string;
@@ -35,11 +37,47 @@ export interface HttpResponse {
   body: string | Buffer;
 }
 
+/**
+ * A streamed HTTP response (git smart HTTP). The transport adds the CORS headers to every response.
+ * Bytes flow with backpressure: when write() returns false, wait for onDrain before writing more.
+ */
+export interface StreamResponse {
+  /** Status line and headers; once, before any write/end. */
+  writeHead(status: number, headers: Record<string, string>): void;
+  /** Queue body bytes (the chunk may be reused by the caller after the call). false: wait for onDrain. */
+  write(chunk: Uint8Array): boolean;
+  /** Called once each time the send buffer drained after write() returned false. */
+  onDrain(cb: () => void): void;
+  /** Finish the response (writeHead must have been called). */
+  end(chunk?: Uint8Array | string): void;
+  /** Close the connection at once without completing the response (after a partial body). */
+  destroy(): void;
+  /** The client went away before end() (never fires after end()). */
+  onAborted(cb: () => void): void;
+  readonly aborted: boolean;
+}
+
+/**
+ * A streamed HTTP request: the buffered request fields plus the body as a Node Readable. The
+ * transport stops reading from the network while the Readable's buffer is full (pause/resume),
+ * and every chunk is a copy the consumer owns.
+ */
+export interface StreamRequest extends HttpRequest {
+  readonly body: Readable;
+}
+
+export type StreamHandler = (req: StreamRequest, res: StreamResponse) => void;
+
 export interface TransportCallbacks {
   /** Admission before the WebSocket upgrade; a string refuses with HTTP 429 and that text. */
   admit(ip: string): true | string;
   open(socket: Socket): SocketHandler;
   http(req: HttpRequest): HttpResponse | Promise<HttpResponse>;
+  /**
+   * Asked synchronously, from method, path and headers, before the buffered `http` route: a
+   * handler takes the request as a stream (body and response); undefined leaves it to `http`.
+   */
+  stream?(req: HttpRequest): StreamHandler | undefined;
 }
 
 export interface TransportOptions {
