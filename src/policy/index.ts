@@ -4,6 +4,7 @@ import type { PolicyConfig, ServiceConfig } from '../config/schema.js';
 import type { NostrEvent } from '../nostr/event.js';
 import type { StoreReader } from '../store/types.js';
 import { checkEvent, compilePolicy } from './grasp.js';
+import { classifyAnnouncement, type Hosting } from './hosting.js';
 import type { Origin, PolicyDecision, WritePolicy } from './types.js';
 
 export type { Origin, PolicyDecision, RejectCode, RejectPrefix, WritePolicy } from './types.js';
@@ -11,6 +12,15 @@ export { nip11PolicyFields, type Nip11Curation, type Nip11PolicyFields } from '.
 export { normalizeServiceUrl } from './urls.js';
 export { PolicyListError } from './lists.js';
 export { isValidRepoIdentifier } from './grasp.js';
+export { announcementsForD, recursiveMaintainers, tagValues, KIND_ANNOUNCEMENT, type MaintainerSet } from './maintainers.js';
+export { urlIsService, parseHostSpec, type HostSpec } from './urls.js';
+export type { Hosting } from './hosting.js';
+
+/** The hosting rule of the git half: which announcements get a repository, read-write or read-only. */
+export function createHostingRules(cfg: { service: ServiceConfig; policy: PolicyConfig }): (announcement: NostrEvent) => Hosting {
+  const compiled = compilePolicy(cfg);
+  return (ann) => classifyAnnouncement(compiled, ann);
+}
 
 /**
  * Build the write policy from the config. Lists and hosts are parsed here, once; a malformed
