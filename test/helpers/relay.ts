@@ -1,5 +1,5 @@
 // Start a real grasp-relay for a test: ephemeral port on 127.0.0.1, LMDB in a fresh temp dir,
-// silent logs, service.hosts resolved to the listen address, sync off unless asked for.
+// silent logs, service.hosts resolved to the listen address, sync and the git half off unless asked for.
 // GRASP_TEST_TRANSPORT=ws runs the suite over the pure-JS transport.
 import { rmSync } from 'node:fs';
 import type { Clock } from '../../src/clock.js';
@@ -29,6 +29,8 @@ export async function startTestRelay(
     service: { hosts: [], ...overrides.service },
     store: { ...overrides.store, dataDir },
     sync: { enabled: false, ...overrides.sync },
+    // the Nostr-only behaviour unless a test asks for the git half (test/git/helpers.ts does)
+    git: { enabled: false, ...overrides.git },
     log: { level: 'silent', ...overrides.log },
   });
   const relay = await startRelay(config, { log: opts.log ?? silentLogger, clock: opts.clock });
