@@ -43,7 +43,10 @@ export function serveNodeHttp(req: IncomingMessage, res: ServerResponse, cb: Tra
 
 function sendBuffered(res: ServerResponse, r: HttpResponse): void {
   if (res.destroyed) return;
-  res.writeHead(r.status, withCors(r.headers));
+  const headers = withCors(r.headers);
+  // a known length instead of chunked encoding, as uWS sends it
+  if (r.status !== 204 && r.status !== 304 && headers['content-length'] === undefined) headers['content-length'] = String(Buffer.byteLength(r.body));
+  res.writeHead(r.status, headers);
   res.end(r.body);
 }
 
