@@ -6,7 +6,6 @@ import type { RelayHandle } from '../main.js';
 import type { NostrEvent } from '../nostr/event.js';
 import type { ConnectionObserver } from '../relay/connection.js';
 import type { HttpRequest, HttpResponse } from '../relay/transport.js';
-import { CORS_HEADERS } from '../relay/http.js';
 import { installAdmin } from './admin.js';
 import { createMetrics, type Nip77Source, type RelayMetrics, type WriteBatchSource } from './metrics.js';
 import { PAGE_HEADERS, renderPage } from './page.js';
@@ -132,7 +131,7 @@ export function installOps(relay: RelayHandle, clock: Clock = systemClock, extra
       await nip11Ready;
       return {
         status: 200,
-        headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...CORS_HEADERS },
+        headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' },
         body: JSON.stringify(report(req)),
       };
     });

@@ -1,14 +1,9 @@
-// HTTP routes beside the WebSocket: NIP-11 on GET / with Accept: application/nostr+json (with
-// CORS), CORS preflight, and a route table other parts register into (metrics, status page).
-import { notFound, type HttpRequest, type HttpResponse } from './transport.js';
+// HTTP routes beside the WebSocket: NIP-11 on GET / with Accept: application/nostr+json, and a
+// route table other parts register into (metrics, status page). CORS headers and the OPTIONS
+// preflight are added by the transport to every response (CORS_HEADERS in transport.ts).
+import { notFound, preflight, type HttpRequest, type HttpResponse } from './transport.js';
 
 export type Route = (req: HttpRequest) => HttpResponse | Promise<HttpResponse>;
-
-export const CORS_HEADERS: Record<string, string> = {
-  'access-control-allow-origin': '*',
-  'access-control-allow-headers': '*',
-  'access-control-allow-methods': 'GET, OPTIONS',
-};
 
 export class HttpRoutes {
   private readonly routes = new Map<string, Route>();
@@ -27,24 +22,24 @@ export class HttpRoutes {
     this.routes.set(path, route);
   }
 
-  /** Register a POST route for an exact path (operator actions; never CORS-enabled). */
+  /** Register a POST route for an exact path (operator actions, token-protected). */
   post(path: string, route: Route): void {
     this.postRoutes.set(path, route);
   }
 
   handle = (req: HttpRequest): HttpResponse | Promise<HttpResponse> => {
-    if (req.method === 'OPTIONS') return { status: 204, headers: { ...CORS_HEADERS }, body: '' };
+    if (req.method === 'OPTIONS') return preflight();
     if (req.method === 'POST') {
       const r = this.postRoutes.get(req.path);
       if (r !== undefined) return r(req);
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      return { status: 405, headers: { 'content-type': 'text/plain', ...CORS_HEADERS }, body: 'method not allowed\n' };
+      return { status: 405, headers: { 'content-type': 'text/plain' }, body: 'method not allowed\n' };
     }
     if (req.path === '/' && req.header('accept').includes('application/nostr+json')) {
       return {
         status: 200,
-        headers: { 'content-type': 'application/nostr+json', ...CORS_HEADERS },
+        headers: { 'content-type': 'application/nostr+json' },
         body: JSON.stringify(this.nip11()),
       };
     }

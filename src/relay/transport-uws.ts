@@ -1,5 +1,9 @@
 // uWebSockets.js transport (Node 20 only: the npm build ships binaries up to ABI 115).
 // Owns the uWS app, the listen socket and the per-socket glue; knows nothing of Nostr.
+// HTTP requests (buffered and streamed routes, CORS) are served by http-uws.ts.
+// Timeouts uWS imposes, with no setting in uWS.js: a request whose body stalls for about 10 s and a
+// response the client does not drain for about 10 s are aborted (server-side silence is fine).
+// Ordinary git clients keep bytes moving; for very slow links set `server.transport = "ws"`.
 // Known quirk: a port first bound as port 0 (ephemeral) cannot be bound again by uWS while
 // connections from that run are in TIME-WAIT (~60 s); a fixed port, as in production, can. Tests
 // that restart a relay on the same port pick a fixed port or use the ws transport.
@@ -8,13 +12,14 @@ import type * as UWS from 'uWebSockets.js';
 import {
   forwardedIp,
   statusLine,
-  type HttpRequest,
   type Socket,
   type SocketHandler,
   type Transport,
   type TransportCallbacks,
   type TransportOptions,
+  withCors,
 } from './transport.js';
+import { serveUwsHttp } from './http-uws.js';
 
 interface UserData {
   ip: string;
@@ -45,7 +50,9 @@ export function createUwsTransport(opts: TransportOptions, cb: TransportCallback
       if (opts.trustProxy) ip = forwardedIp(req.getHeader('x-forwarded-for'), ip);
       const admitted = cb.admit(ip);
       if (admitted !== true) {
-        res.writeStatus(statusLine(429)).end(admitted);
+        res.writeStatus(statusLine(429));
+        for (const [k, v] of Object.entries(withCors({ 'content-type': 'text/plain' }))) res.writeHeader(k, v);
+        res.end(admitted);
         return;
       }
       res.upgrade<UserData>(
@@ -89,32 +96,7 @@ export function createUwsTransport(opts: TransportOptions, cb: TransportCallback
     },
   });
 
-  app.any('/*', (res, req) => {
-    let aborted = false;
-    res.onAborted(() => (aborted = true));
-    let ip = decoder.decode(res.getRemoteAddressAsText());
-    if (opts.trustProxy) ip = forwardedIp(req.getHeader('x-forwarded-for'), ip);
-    const headers = new Map<string, string>();
-    req.forEach((k, v) => headers.set(k, v));
-    const request: HttpRequest = {
-      method: req.getMethod().toUpperCase(),
-      path: req.getUrl(),
-      query: req.getQuery() ?? '',
-      ip,
-      header: (name) => headers.get(name) ?? '',
-    };
-    Promise.resolve()
-      .then(() => cb.http(request))
-      .catch(() => ({ status: 500, headers: { 'content-type': 'text/plain' }, body: 'internal error\n' }))
-      .then((r) => {
-        if (aborted) return;
-        res.cork(() => {
-          res.writeStatus(statusLine(r.status));
-          for (const [k, v] of Object.entries(r.headers)) res.writeHeader(k, v);
-          res.end(r.body);
-        });
-      });
-  });
+  app.any('/*', (res, req) => serveUwsHttp(res, req, cb, opts.trustProxy));
 
   return {
     name: 'uws',

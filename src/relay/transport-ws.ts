@@ -1,15 +1,17 @@
 // Pure-JS transport on node:http + the `ws` package, for Node versions the uWS build does not
-// support. Same behaviour as transport-uws.ts; slower, but portable.
+// support. Same behaviour as transport-uws.ts; slower, but portable. HTTP requests (buffered and
+// streamed routes, CORS) are served by http-node.ts; no request timeout, so slow links work here.
 import { createServer, type IncomingMessage } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
 import {
   forwardedIp,
-  type HttpRequest,
   type Socket,
   type Transport,
   type TransportCallbacks,
   type TransportOptions,
+  withCors,
 } from './transport.js';
+import { serveNodeHttp } from './http-node.js';
 
 const CLOSE_GRACE_MS = 2000;
 
@@ -19,32 +21,18 @@ export function createWsTransport(opts: TransportOptions, cb: TransportCallbacks
     const h = req.headers['x-forwarded-for'];
     return opts.trustProxy && typeof h === 'string' ? forwardedIp(h, direct) : direct;
   };
-  const server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://x');
-    const request: HttpRequest = {
-      method: (req.method ?? 'GET').toUpperCase(),
-      path: url.pathname,
-      query: url.search.slice(1),
-      ip: ipOf(req),
-      header: (name) => {
-        const v = req.headers[name];
-        return Array.isArray(v) ? v.join(', ') : (v ?? '');
-      },
-    };
-    Promise.resolve()
-      .then(() => cb.http(request))
-      .catch(() => ({ status: 500, headers: { 'content-type': 'text/plain' }, body: 'internal error\n' }))
-      .then((r) => {
-        res.writeHead(r.status, r.headers);
-        res.end(r.body);
-      });
-  });
+  // requestTimeout 0: node:http would kill a request body still arriving after 300 s (a slow push);
+  // the git timeouts bound streamed requests instead. Headers must still arrive within 60 s.
+  const server = createServer({ requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => serveNodeHttp(req, res, cb, ipOf(req)));
   const wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxPayloadBytes, perMessageDeflate: false });
   server.on('upgrade', (req, sock, head) => {
     const ip = ipOf(req);
     const admitted = cb.admit(ip);
     if (admitted !== true) {
-      sock.end(`HTTP/1.1 429 Too Many Requests\r\ncontent-type: text/plain\r\n\r\n${admitted}`);
+      const headers = Object.entries(withCors({ 'content-type': 'text/plain', connection: 'close' }))
+        .map(([k, v]) => `${k}: ${v}\r\n`)
+        .join('');
+      sock.end(`HTTP/1.1 429 Too Many Requests\r\n${headers}content-length: ${Buffer.byteLength(admitted)}\r\n\r\n${admitted}`);
       return;
     }
     wss.handleUpgrade(req, sock, head, (ws) => attach(ws, ip));

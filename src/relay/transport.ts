@@ -44,23 +44,29 @@ export interface HttpResponse {
 export interface StreamResponse {
   /** Status line and headers; once, before any write/end. */
   writeHead(status: number, headers: Record<string, string>): void;
-  /** Queue body bytes (the chunk may be reused by the caller after the call). false: wait for onDrain. */
+  /**
+   * Queue body bytes. The transport may keep a reference to the chunk until it is on the wire: do
+   * not modify it after the call. false: wait for onDrain before writing more (and always false
+   * once the response is ended, destroyed or aborted: no drain follows then).
+   */
   write(chunk: Uint8Array): boolean;
-  /** Called once each time the send buffer drained after write() returned false. */
+  /** Called each time the send buffer drained after write() returned false. */
   onDrain(cb: () => void): void;
-  /** Finish the response (writeHead must have been called). */
+  /** Finish the response (without writeHead: status 200, no headers besides CORS). */
   end(chunk?: Uint8Array | string): void;
-  /** Close the connection at once without completing the response (after a partial body). */
+  /** Close the connection at once without completing the response (after a partial body). Does not fire onAborted. */
   destroy(): void;
-  /** The client went away before end() (never fires after end()). */
+  /** The client went away before end() (never fires after end() or destroy()). */
   onAborted(cb: () => void): void;
+  /** true once the client went away or destroy() was called: stop writing. */
   readonly aborted: boolean;
 }
 
 /**
  * A streamed HTTP request: the buffered request fields plus the body as a Node Readable. The
  * transport stops reading from the network while the Readable's buffer is full (pause/resume),
- * and every chunk is a copy the consumer owns.
+ * and every chunk is a copy the consumer owns. When the client goes away before the body ended the
+ * Readable is destroyed, with an error only if it has 'error' listeners (as node:http does).
  */
 export interface StreamRequest extends HttpRequest {
   readonly body: Readable;
@@ -98,6 +104,33 @@ export interface Transport {
   close(): Promise<void>;
 }
 
+/**
+ * CORS headers the transports put on every HTTP response (buffered, streamed, errors, the 429 that
+ * refuses a WebSocket); OPTIONS on any path is answered 204 by the transport itself (git.md §2.1).
+ */
+export const CORS_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  'access-control-allow-origin': '*',
+  'access-control-allow-methods': 'GET, POST, OPTIONS',
+  'access-control-allow-headers': 'Content-Type, Git-Protocol, Content-Encoding, Accept, Authorization, X-Requested-With',
+  'access-control-max-age': '86400',
+});
+
+/** A route's headers with lower-case names and the CORS set on top (a route cannot drop or change it). */
+export function withCors(headers: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) out[k.toLowerCase()] = v;
+  return Object.assign(out, CORS_HEADERS);
+}
+
+export const preflight = (): HttpResponse => ({ status: 204, headers: {}, body: '' });
+export const internalError = (): HttpResponse => ({ status: 500, headers: { 'content-type': 'text/plain' }, body: 'internal error\n' });
+
+/** The raw path and query of a request target: split at the first `?`, nothing decoded or normalised. */
+export function splitTarget(target: string): { path: string; query: string } {
+  const q = target.indexOf('?');
+  return q < 0 ? { path: target, query: '' } : { path: target.slice(0, q), query: target.slice(q + 1) };
+}
+
 export const notFound = (): HttpResponse => ({ status: 404, headers: { 'content-type': 'text/plain' }, body: 'not found\n' });
 
 export function forwardedIp(header: string, fallback: string): string {
@@ -107,10 +140,19 @@ export function forwardedIp(header: string, fallback: string): string {
 
 const STATUS_TEXT: Record<number, string> = {
   200: 'OK',
+  201: 'Created',
   204: 'No Content',
+  206: 'Partial Content',
+  301: 'Moved Permanently',
+  302: 'Found',
+  304: 'Not Modified',
   400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
+  413: 'Payload Too Large',
+  415: 'Unsupported Media Type',
   429: 'Too Many Requests',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
