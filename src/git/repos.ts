@@ -6,7 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { lstat, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { join, resolve, sep } from 'node:path';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { decode, npubEncode } from 'nostr-tools/nip19';
 import { systemClock, type Clock } from '../clock.js';
 import type { Logger } from '../log.js';
@@ -352,8 +352,8 @@ export class Repos {
   }
 
   private isUnderRoot(p: string): boolean {
-    const abs = resolve(p);
-    return abs.startsWith(this.root + sep) && !abs.slice(this.root.length + 1).split(sep).includes('..');
+    const rel = relative(this.root, resolve(p));
+    return rel !== '' && !isAbsolute(rel) && !rel.split(sep).includes('..');
   }
 
   /** Run git in r's directory (`--git-dir` explicit: never discovery); a code outside `ok` throws GitError. */
