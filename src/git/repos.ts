@@ -278,6 +278,25 @@ export class Repos {
     return new Set(report.filter((o) => !still.has(o)));
   }
 
+  /**
+   * A scratch bare repo under `.scratch/` whose `objects/info/alternates` names r's objects (git.md
+   * §3: negotiation sees r's objects, only new ones arrive there, r itself is never written).
+   * `dispose` deletes it; `.scratch` is also emptied at open.
+   */
+  async scratchFor(r: RepoId): Promise<{ dir: string; dispose: () => Promise<void> }> {
+    const objects = join(this.dirOf(r), 'objects');
+    if (!this.exists(r)) throw new GitError(`scratch: repository ${repoKey(r)} does not exist`);
+    const dir = join(this.scratch, `sync-${randomBytes(8).toString('hex')}.git`);
+    const dispose = (): Promise<void> => rm(dir, { recursive: true, force: true });
+    const res = await runGit(this.runtime, ['init', '--quiet', '--bare', dir], { cwd: this.scratch });
+    if (res.code !== 0) {
+      await dispose();
+      throw new GitError('git init (scratch) failed', res.stderr, res.code);
+    }
+    await writeFile(join(dir, 'objects', 'info', 'alternates'), objects + '\n');
+    return { dir, dispose };
+  }
+
   /** Bytes of r's objects directory (a walk; cached for sizeTtlMs). 0 when r does not exist. */
   async size(r: RepoId): Promise<number> {
     const key = repoKey(r);

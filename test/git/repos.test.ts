@@ -148,10 +148,14 @@ test('create: idempotent bare repo on main, description = d; an empty clone chec
   execFileSync('git', ['clone', '--quiet', repos.dirOf(empty), join(work, 'c')], { env: GIT_ENV, stdio: 'pipe' });
   assert.equal(git(join(work, 'c'), ['symbolic-ref', 'HEAD']), 'refs/heads/main');
   // long and unicode names work as directories
-  for (const d of ['x'.repeat(300), '日本語 repo', '.hidden', 'a.b']) {
+  for (const d of ['x'.repeat(300), '日本語 repo', '.hidden', 'a.b', '..', '../escape', '~']) {
     await repos.create({ owner: OWNER, d });
     assert.ok(repos.exists({ owner: OWNER, d }), d);
   }
+  // nothing was made outside <root>/<npub>/
+  assert.deepEqual(readdirSync(repos.root).sort(), ['.home', '.hooks', '.scratch', '.trash', npubEncode(OTHER), npubEncode(OWNER)].sort());
+  assert.ok(readdirSync(join(repos.root, npubEncode(OWNER))).every((n) => n.endsWith('.git') && !n.startsWith('.')));
+  assert.equal(existsSync(join(repos.root, npubEncode(OWNER), 'escape.git')), false);
 });
 
 test('refs, update (all or nothing), delete, setHead, head', async () => {
@@ -283,6 +287,18 @@ test('importFrom: objects copied from another local repo by id, refs untouched',
   assert.deepEqual(await repos.importFrom(src, dst, [absent]), new Set());
   // a source outside the root is refused
   await assert.rejects(repos.importFromDir(tempDir(), dst, [a]), /outside the git root/);
+
+  // a scratch repo borrowing dst's objects: sees them, new objects land in scratch only, then import
+  const scratch = await repos.scratchFor(dst);
+  assert.ok(scratch.dir.startsWith(repos.scratchDir + sep));
+  assert.equal(git(scratch.dir, ['cat-file', '-t', b]), 'commit'); // through alternates
+  const fresh = commit(scratch.dir, 'fresh', b);
+  assert.deepEqual(await repos.missing(dst, [fresh]), new Set([fresh]));
+  assert.deepEqual(await repos.importFromDir(scratch.dir, dst, [fresh]), new Set([fresh]));
+  assert.deepEqual(await repos.missing(dst, [fresh]), new Set());
+  await scratch.dispose();
+  assert.equal(existsSync(scratch.dir), false);
+  await assert.rejects(repos.scratchFor({ owner: OWNER, d: 'nope' }), /does not exist/);
 });
 
 test('withLock: FIFO per repo, independent across repos, an exception releases the lock', async () => {
