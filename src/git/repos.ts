@@ -3,15 +3,18 @@
 // all-or-nothing ref transactions, HEAD, object presence, local imports between repos, size,
 // trash and the scan. Every git process goes through gitproc.ts. No method takes the repo lock
 // itself: callers wrap receive-pack, alignment, imports and removal in withLock().
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { lstat, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { decode, npubEncode } from 'nostr-tools/nip19';
 import { systemClock, type Clock } from '../clock.js';
 import type { Logger } from '../log.js';
+import { decodeName, encodeName, HASHED_NAME_RE } from './repo-names.js';
 import { runGit, type GitRuntime, type RunResult } from './gitproc.js';
 import { isOid, repoKey, ZERO_OID, type Oid, type RefCommand, type Refs, type RepoId } from './types.js';
+
+export { decodeName, encodeName, MAX_NAME_BYTES } from './repo-names.js';
 
 export interface ReposOptions {
   root: string;
@@ -39,46 +42,7 @@ export class GitError extends Error {
   }
 }
 
-/** An encoded name past this many bytes is replaced by `~<sha256(d) hex>`. */
-export const MAX_NAME_BYTES = 200;
 const HEX64_RE = /^[0-9a-f]{64}$/;
-const HASHED_RE = /^~[0-9a-f]{64}$/;
-const SAFE_BYTE = (b: number): boolean =>
-  (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b === 0x5f || b === 0x7e || b === 0x2d;
-
-/**
- * The directory name (without `.git`) of identifier d: every byte outside [A-Za-z0-9_~-] as
- * `%XX` (upper-case hex; dots included, so no name starts with a dot). A leading `~` is escaped
- * too so that only hashed names start with `~` (a `~<64 hex>` identifier cannot collide with the
- * hashed name of a long one). Over MAX_NAME_BYTES → `~<sha256(d) hex>`.
- */
-export function encodeName(d: string): string {
-  if (d === '') throw new Error('empty repository identifier');
-  const bytes = Buffer.from(d, 'utf8');
-  let out = '';
-  for (let i = 0; i < bytes.length; i++) {
-    const b = bytes[i]!;
-    if (SAFE_BYTE(b) && !(i === 0 && b === 0x7e)) out += String.fromCharCode(b);
-    else out += '%' + b.toString(16).toUpperCase().padStart(2, '0');
-  }
-  return out.length > MAX_NAME_BYTES ? '~' + createHash('sha256').update(bytes).digest('hex') : out;
-}
-
-/** The identifier of an encoded name, or undefined when it is hashed or not a name encodeName makes. */
-export function decodeName(name: string): string | undefined {
-  if (name === '' || name.startsWith('~') || !/^(?:[A-Za-z0-9_~-]|%[0-9A-F]{2})+$/.test(name)) return undefined;
-  const bytes: number[] = [];
-  for (let i = 0; i < name.length; i++) {
-    if (name[i] === '%') {
-      bytes.push(parseInt(name.slice(i + 1, i + 3), 16));
-      i += 2;
-    } else bytes.push(name.charCodeAt(i));
-  }
-  const d = Buffer.from(bytes).toString('utf8');
-  // only the canonical encoding of valid UTF-8 round-trips
-  return encodeName(d) === name ? d : undefined;
-}
-
 const TRASH_RE = /^(\d+)-[0-9a-f]+$/;
 
 export class Repos {
@@ -342,7 +306,7 @@ export class Repos {
         if (!ent.isDirectory() || !ent.name.endsWith('.git')) continue;
         const name = ent.name.slice(0, -4);
         let d: string | undefined;
-        if (HASHED_RE.test(name)) {
+        if (HASHED_NAME_RE.test(name)) {
           const desc = await readFile(join(this.root, top.name, ent.name, 'description'), 'utf8').catch(() => undefined);
           if (desc !== undefined && encodeName(desc) === name) d = desc;
         } else d = decodeName(name);

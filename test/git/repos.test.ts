@@ -10,8 +10,12 @@ import { join, resolve, sep } from 'node:path';
 import { npubEncode } from 'nostr-tools/nip19';
 import { silentLogger } from '../../src/log.js';
 import { decodeName, encodeName, GitError, MAX_NAME_BYTES, Repos } from '../../src/git/repos.js';
+import type { GateRepoOps } from '../../src/git/gate.js';
 import { ZERO_OID, type RepoId } from '../../src/git/types.js';
 import { tempDir } from '../helpers/tmp.js';
+
+// Repos is what the gate and release code on main are written against (a compile-time check)
+const _asGateOps = (r: Repos): GateRepoOps => r;
 
 const OWNER = 'a'.repeat(64);
 const OTHER = 'b'.repeat(64);
