@@ -330,6 +330,17 @@ export class LmdbPurgatory implements Purgatory {
   }
 }
 
+/**
+ * Whether the Nostr sync engine should treat `id` as held (not fetch it, drop it on arrival): in
+ * purgatory, or expired from it less than `retryMs` ago (after that, sync may bring it back for
+ * one more round, git.md §2.4).
+ */
+export function heldForSync(purgatory: Pick<Purgatory, 'has' | 'expiredAt'>, id: string, now: number, retryMs: number): boolean {
+  if (purgatory.has(id)) return true;
+  const at = purgatory.expiredAt(id);
+  return at !== undefined && now < at + retryMs;
+}
+
 /** What one sweep did: the caller moves the repos of these announcements to trash. */
 export interface SweepResult {
   /** dropped and remembered as expired (states, PRs, dormant announcements past their time) */
