@@ -10,6 +10,7 @@ import { installOps } from './ops/index.js';
 import { createPolicy } from './policy/index.js';
 import { Connection, type ConnectionContext } from './relay/connection.js';
 import { HttpRoutes } from './relay/http.js';
+import type { EventGate } from './relay/gate.js';
 import { createIngest, type Ingest } from './relay/ingest.js';
 import { IpLimiter } from './relay/ip-limits.js';
 import { buildNip11 } from './relay/nip11.js';
@@ -41,6 +42,8 @@ export interface RelayHandle {
 export interface RelayDeps {
   log?: Logger;
   clock?: Clock;
+  /** the git half's store | purgatory | refuse decision (git.md §2.4); none = store everything */
+  gate?: EventGate;
 }
 
 const SUMMARY_INTERVAL_MS = 60_000;
@@ -61,7 +64,7 @@ export interface Core {
   close(): Promise<void>;
 }
 
-export async function createCore(config: Config, log: Logger, clock: Clock): Promise<Core> {
+export async function createCore(config: Config, log: Logger, clock: Clock, opts: { gate?: EventGate } = {}): Promise<Core> {
   const store = await openStore({ dataDir: config.store.dataDir, mapSizeGiB: config.store.mapSizeGiB, clock, log: log.child({ mod: 'store' }) });
   let verifier: Verifier;
   try {
@@ -73,7 +76,16 @@ export async function createCore(config: Config, log: Logger, clock: Clock): Pro
   }
   const live = new SubscriptionIndex();
   const policy = createPolicy(config);
-  const ingest = createIngest({ store, verifier, policy, live, limits: config.limits, clock, log: log.child({ mod: 'ingest' }) });
+  const ingest = createIngest({
+    store,
+    verifier,
+    policy,
+    live,
+    limits: config.limits,
+    clock,
+    log: log.child({ mod: 'ingest' }),
+    ...(opts.gate !== undefined ? { gate: opts.gate, expiredRetryMs: config.git.expiredRetryHours * 3600_000 } : {}),
+  });
   return {
     store,
     verifier,
@@ -138,7 +150,7 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
   }
   let core: Core;
   try {
-    core = await createCore(config, log, clock);
+    core = await createCore(config, log, clock, { gate: deps.gate });
   } catch (e) {
     await transport.close();
     throw e;

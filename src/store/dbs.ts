@@ -29,6 +29,14 @@ export interface Dbs {
   delAddrs: IndexDb;
   /** other modules' state: string → JSON */
   meta: Database<unknown, string>;
+  /** purgatory (git.md §2.4): id (32 bytes) → entry JSON (raw event, d list, origin, times, dormant) */
+  purgatory: Database<unknown, Buffer>;
+  /** purgatory by identifier: d length (2 bytes) + d + id → empty */
+  purgD: IndexDb;
+  /** ids expired from purgatory: id → expired-at ms (8 bytes) */
+  purgExpired: IndexDb;
+  /** refs/nostr placeholders: repoKey + NUL + event id (hex) → JSON { tip, pushedAt } */
+  nostrRefs: Database<unknown, Buffer>;
 }
 
 export function openDbs(dataDir: string, mapSizeGiB: number | undefined): Dbs {
@@ -55,5 +63,9 @@ export function openDbs(dataDir: string, mapSizeGiB: number | undefined): Dbs {
     delIds: bin('del_ids'),
     delAddrs: bin('del_addrs'),
     meta: env.openDB<unknown, string>('meta', { encoding: 'json' }),
+    purgatory: env.openDB<unknown, Buffer>('purgatory', { keyEncoding: 'binary', encoding: 'json' }),
+    purgD: bin('purg_d'),
+    purgExpired: bin('purg_expired'),
+    nostrRefs: env.openDB<unknown, Buffer>('nostr_refs', { keyEncoding: 'binary', encoding: 'json' }),
   }));
 }

@@ -9,6 +9,7 @@ import { kindClass, type Filter, type NostrEvent } from '../nostr/event.js';
 import type { InsertResult, NegentropyItems, Store, StoredEvent } from './types.js';
 import { openDbs, type Dbs } from './dbs.js';
 import { ExpiredIds } from './expiry.js';
+import { LmdbPurgatory } from './purgatory.js';
 import { Writer } from './writer.js';
 import { ID_LEN, TS_LEN, addressKey, hexToBytes, isIndexableLetter, isHex64
 } from './keys.js';
@@ -28,6 +29,7 @@ export interface OpenStoreOptions {
 class LmdbStore implements Store {
   private readonly expired: ExpiredIds;
   private readonly writer: Writer;
+  readonly purgatory: LmdbPurgatory;
   private closed = false;
 
   constructor(
@@ -37,6 +39,7 @@ class LmdbStore implements Store {
     log: Logger,
   ) {
     this.expired = new ExpiredIds(dbs.expiry, clock);
+    this.purgatory = new LmdbPurgatory(dbs, () => clock.now());
     this.writer = new Writer(dbs, log, {
       now: () => this.expired.now(),
       committed: (events, seconds) => {
@@ -133,6 +136,7 @@ class LmdbStore implements Store {
     if (this.closed) return;
     this.closed = true;
     await this.writer.close();
+    await this.purgatory.settle();
     await this.dbs.env.flushed;
     await this.dbs.env.close();
   }

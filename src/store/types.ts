@@ -2,6 +2,7 @@
 // Implementations live beside this file (src/store/lmdb-store.ts). Callers depend on these
 // interfaces only, never on LMDB directly.
 import type { Filter, NostrEvent } from '../nostr/event.js';
+import type { Purgatory } from './purgatory.js';
 
 /** A stored event: the parsed fields and its JSON exactly as it was received. */
 export interface StoredEvent {
@@ -73,6 +74,8 @@ export interface StoreWriter {
 }
 
 export interface Store extends StoreReader, StoreWriter {
+  /** Events waiting for git data, expired ids and refs/nostr placeholders (git.md §2.4); never queried by REQ/COUNT/NIP-77. */
+  readonly purgatory: Purgatory;
   /** Small key/value area for other modules' persistent state (sync state), JSON values. */
   getMeta<T>(key: string): T | undefined;
   putMeta(key: string, value: unknown): Promise<void>;

@@ -8,6 +8,7 @@ import type { Logger } from '../log.js';
 import type { NostrEvent } from '../nostr/event.js';
 import type { Ingest } from '../relay/ingest.js';
 import type { Store } from '../store/types.js';
+import { heldForSync } from '../store/purgatory.js';
 import { computeConnections } from './actions.js';
 import { Peer, type PeerStatus, type SubmitOutcome } from './peer.js';
 import { RetrySet, type RetryOptions } from './retry.js';
@@ -181,7 +182,10 @@ export class SyncEngine {
         wantedVersion: () => this.targets.versionOf(url),
         repoCount: () => this.targets.repoCount(url),
         submit: (ev, raw, peer) => this.submit(ev, raw, peer.url),
-        known: (id) => this.retry.known(id, this.d.clock.now()),
+        // purgatory events and recently expired ones count as held (git.md §2.4)
+        known: (id) =>
+          this.retry.known(id, this.d.clock.now()) ||
+          heldForSync(this.d.store.purgatory, id, this.d.clock.now(), this.d.config.git.expiredRetryHours * 3600_000),
         negMaxItems: this.d.config.negentropy.maxItems,
         // our NIP-77 messages stay under common peer frame limits (strfry: 128 KiB of hex)
         frameSizeLimit: NEG_FRAME_LIMIT,

@@ -5,6 +5,7 @@ import { rmSync } from 'node:fs';
 import type { Clock } from '../../src/clock.js';
 import { makeConfig, type Config } from '../../src/config/schema.js';
 import { silentLogger, type Logger } from '../../src/log.js';
+import type { EventGate } from '../../src/relay/gate.js';
 import { startRelay, type RelayHandle } from '../../src/main.js';
 import { tempDir } from './tmp.js';
 
@@ -20,7 +21,7 @@ export { tempDir };
 
 export async function startTestRelay(
   overrides: ConfigOverrides = {},
-  opts: { dataDir?: string; clock?: Clock; log?: Logger } = {},
+  opts: { dataDir?: string; clock?: Clock; log?: Logger; gate?: EventGate } = {},
 ): Promise<TestRelay> {
   const dataDir = opts.dataDir ?? tempDir();
   const config = makeConfig({
@@ -33,7 +34,7 @@ export async function startTestRelay(
     git: { enabled: false, ...overrides.git },
     log: { level: 'silent', ...overrides.log },
   });
-  const relay = await startRelay(config, { log: opts.log ?? silentLogger, clock: opts.clock });
+  const relay = await startRelay(config, { log: opts.log ?? silentLogger, clock: opts.clock, gate: opts.gate });
   return Object.assign(relay, {
     dataDir,
     async destroy() {

@@ -11,6 +11,9 @@ import type { InsertResult, NegentropyItems, Store, StoredEvent } from '../../sr
 export class MemStore {
   readonly events = new Map<string, StoredEvent>();
   readonly meta = new Map<string, unknown>();
+  /** ids the sync engine must treat as held (as if in purgatory) */
+  readonly held = new Set<string>();
+  readonly purgatory = { has: (id: string): boolean => this.held.has(id), expiredAt: (): number | undefined => undefined };
   has(id: string): boolean {
     return this.events.has(id);
   }
@@ -66,6 +69,11 @@ export function memIngest(store: MemStore, policy: MemPolicy = () => ({ action: 
       await store.insert(event, raw);
       for (const l of listeners) l(event, origin);
       return { ok: true, duplicate: false, message: '' };
+    },
+    async release(event: NostrEvent, raw: string, origin: 'client' | 'sync'): Promise<InsertResult> {
+      const r = await store.insert(event, raw);
+      if (r.status === 'stored') for (const l of listeners) l(event, origin);
+      return r;
     },
   };
   return ingest;
