@@ -34,6 +34,8 @@ type Service = 'upload-pack' | 'receive-pack';
 type Kind = Service | 'info-refs';
 
 const TEXT = 'text/plain; charset=utf-8';
+/** Request bytes still read (and dropped) after an early answer, so the client sees it, before closing. */
+const DRAIN_BYTES = 64 * 1024;
 const NO_CACHE: Record<string, string> = {
   'cache-control': 'no-cache, max-age=0, must-revalidate',
   pragma: 'no-cache',
@@ -98,12 +100,7 @@ class Exchange {
 
   private timeout(): void {
     this.git?.kill();
-    this.destroyBody();
-    if (!this.headSent) this.fail(504, 'git request timed out', 'timeout');
-    else {
-      this.res.destroy();
-      this.finish('timeout');
-    }
+    this.failAndClose(504, 'git request timed out', 'timeout');
   }
 
   /** Status and headers, once. */
@@ -123,6 +120,18 @@ class Exchange {
       this.res.destroy();
     }
     this.finish(outcome);
+  }
+
+  /** Answer, then close the connection (the rest of the request is not read). */
+  failAndClose(status: number, text: string, outcome: string, headers: Record<string, string> = {}): void {
+    this.fail(status, text, outcome, headers);
+    setImmediate(() => this.destroyBody()); // after the answer went to the socket
+  }
+
+  /** Answer, then read and drop at most DRAIN_BYTES more of the request before closing. */
+  failAndDrain(status: number, text: string, outcome: string, headers: Record<string, string> = {}): void {
+    this.bodyLimit = Math.min(this.bodyLimit, this.bodyBytes + DRAIN_BYTES);
+    this.fail(status, text, outcome, headers);
   }
 
   /** Body bytes out; false: wait for drain. */
@@ -215,10 +224,7 @@ export class GitBackend {
   uploadPack(req: StreamRequest, res: StreamResponse, repoDir: string): void {
     const ex = this.begin('upload-pack', req, res);
     if (!ex || !this.openBody(ex, 'upload-pack', this.cfg.maxRequestBytes)) return;
-    ex.onOverLimit = () => {
-      ex.destroyBody();
-      ex.fail(413, `request body over ${this.cfg.maxRequestBytes} bytes`, 'too_large');
-    };
+    ex.onOverLimit = () => ex.failAndClose(413, `request body over ${this.cfg.maxRequestBytes} bytes`, 'too_large');
     void this.run(ex, 'upload-pack', ['upload-pack', '--stateless-rpc', '--strict', repoDir], repoDir, { feedBody: true });
   }
 
@@ -228,7 +234,7 @@ export class GitBackend {
     // pack bytes are capped by git itself (receive.maxInputSize); the body may add its command section
     if (!ex || !this.openBody(ex, 'receive-pack', this.cfg.maxPushBytes + this.cfg.maxCommandBytes)) return;
     const reader = new CommandSectionReader({ maxCommandBytes: this.cfg.maxCommandBytes, maxRefUpdates: this.cfg.maxRefUpdates });
-    ex.onOverLimit = () => ex.fail(413, 'push too large', 'too_large');
+    ex.onOverLimit = () => ex.failAndClose(413, 'push too large', 'too_large');
     ex.onBodyEnd = () => ex.fail(400, 'request body ended inside the receive-pack command section', 'bad_request');
     ex.sink = (chunk) => {
       let section: CommandSection | undefined;
@@ -236,8 +242,7 @@ export class GitBackend {
         section = reader.push(chunk);
       } catch (e) {
         const err = e instanceof PktError ? e : new PktError(400, String(e));
-        ex.destroyBody();
-        return ex.fail(err.status, err.message, err.status === 413 ? 'too_large' : 'bad_request');
+        return ex.failAndDrain(err.status, err.message, err.status === 413 ? 'too_large' : 'bad_request');
       }
       if (!section) return;
       ex.body!.pause();
@@ -272,8 +277,7 @@ export class GitBackend {
     const exits: Array<Promise<unknown>> = [];
     for (const ex of [...this.live]) {
       if (ex.git) exits.push(ex.git.exited);
-      ex.destroyBody();
-      ex.fail(503, 'shutting down', 'closed');
+      ex.failAndClose(503, 'shutting down', 'closed');
     }
     await Promise.all(exits);
   }
@@ -322,10 +326,7 @@ export class GitBackend {
       const gunzip = createGunzip();
       ex.req.body.on('error', () => gunzip.destroy());
       body = ex.req.body.pipe(gunzip);
-      gunzip.on('error', () => {
-        ex.destroyBody();
-        ex.fail(400, 'corrupt gzip request body', 'bad_request');
-      });
+      gunzip.on('error', () => ex.failAndClose(400, 'corrupt gzip request body', 'bad_request'));
     } else if (enc !== '' && enc !== 'identity') {
       ex.fail(415, `unsupported Content-Encoding ${enc.slice(0, 40)}`, 'unsupported');
       return false;
@@ -362,11 +363,11 @@ export class GitBackend {
     // past the limit while git runs: git is stopped, the client told (report-status) and cut off
     ex.onOverLimit = () => {
       ex.git?.kill();
-      ex.destroyBody();
       const why = `push over ${this.cfg.maxPushBytes} bytes`;
-      if (ex.headSent || !wantsReport(section)) return ex.fail(413, why, 'too_large');
+      if (ex.headSent || !wantsReport(section)) return ex.failAndClose(413, why, 'too_large');
       this.refusalAnswer(ex, section, { reasons: new Map(), summary: why }, `error: ${why}`);
       ex.finish('too_large');
+      setImmediate(() => ex.destroyBody());
     };
     const refusal = await hooks.withLock(async (): Promise<{ reasons: Map<string, string>; summary: string } | undefined> => {
       if (ex.finished) return undefined;
@@ -400,7 +401,7 @@ export class GitBackend {
     ex.sink = () => {};
     ex.onOverLimit = () => {
       answer();
-      ex.destroyBody();
+      setImmediate(() => ex.destroyBody());
     };
     if (ex.bodyEnded) return answer();
     ex.onBodyEnd = answer;
@@ -449,8 +450,7 @@ export class GitBackend {
       return;
     }
     if (!got) {
-      ex.destroyBody();
-      return ex.fail(503, 'too many git requests, try again later', 'busy', { 'retry-after': String(Math.min(60, this.cfg.queueWaitSeconds)) });
+      return ex.failAndDrain(503, 'too many git requests, try again later', 'busy', { 'retry-after': String(Math.min(60, this.cfg.queueWaitSeconds)) });
     }
     ex.slot = true;
     ex.touch();
