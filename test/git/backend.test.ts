@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
+import { Readable } from 'node:stream';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -12,6 +13,7 @@ import { gzipSync } from 'node:zlib';
 import { FLUSH, pkt } from '../../src/git/pktline.js';
 import { ZERO_OID } from '../../src/git/types.js';
 import type { CommandSection } from '../../src/git/pktline.js';
+import type { StreamRequest, StreamResponse } from '../../src/relay/transport.js';
 import { waitFor } from '../helpers/wait.js';
 import { cli, ok, processesUsing, startFixture, workRepo, type Fixture } from './backend-fixture.js';
 
@@ -360,5 +362,49 @@ test('client abort mid-clone: the git process group is killed, the slot released
     await waitFor(() => processesUsing(fx.bare).length === 0, 15_000, 'every git process of the request gone');
     await waitFor(() => fx.backend.stats().running === 0, 5_000, 'slot released');
     assert.equal(fx.backend.stats().requests['upload-pack:aborted'], 1);
+  });
+});
+
+test('backpressure: git output is not read while write() returns false, and resumes on drain', async () => {
+  await withFixture({}, async (fx) => {
+    const w = await workRepo(fx);
+    writeFileSync(join(w.path, 'big.bin'), randomBytes(4 * 1024 * 1024));
+    await ok(['add', 'big.bin'], w.path);
+    await ok(['commit', '-q', '-m', 'big'], w.path);
+    const head = await ok(['rev-parse', 'HEAD'], w.path);
+    await ok(['push', '-q', fx.url, 'main'], w.path);
+    // drive the backend directly with a response that is always "full" until drained
+    let writes = 0;
+    let bytes = 0;
+    let full = true;
+    const drains: Array<() => void> = [];
+    const aborts: Array<() => void> = [];
+    let status = 0;
+    let ended = false;
+    const res: StreamResponse = {
+      writeHead: (s) => void (status = s),
+      write: (c) => {
+        writes++;
+        bytes += c.length;
+        return !full;
+      },
+      onDrain: (cb) => void drains.push(cb),
+      end: () => void (ended = true),
+      destroy: () => {},
+      onAborted: (cb) => void aborts.push(cb),
+      aborted: false,
+    };
+    const body = Readable.from([Buffer.concat([pkt(`want ${head} side-band-64k ofs-delta\n`), FLUSH, pkt('done\n')])]);
+    const req: StreamRequest = { method: 'POST', path: '/repo.git/git-upload-pack', query: '', ip: '127.0.0.9', header: (n) => (n === 'content-type' ? UP_HEADERS['content-type'] : ''), body };
+    fx.backend.uploadPack(req, res, fx.bare);
+    await waitFor(() => writes === 1, 15_000, 'the first write');
+    assert.equal(status, 200);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(writes, 1, 'nothing more is read from git while the response is full');
+    full = false;
+    for (const d of drains) d();
+    await waitFor(() => ended, 30_000, 'the whole pack');
+    assert.ok(bytes > 4 * 1024 * 1024, `pack bytes ${bytes}`);
+    assert.equal(fx.backend.stats().requests['upload-pack:ok'], 1);
   });
 });
