@@ -1,0 +1,541 @@
+// The HTTP glue between a streamed request and git processes (git.md §2.2, §2.5, §5): info/refs,
+// upload-pack and receive-pack run as `git … --stateless-rpc` children with the relay's `-c`
+// options and a clean environment; request bodies are decoded (gzip) and piped in, git's output
+// piped out, both with backpressure; pushes are parsed, authorised and answered (report-status)
+// before git runs. Admission (process slots, per-IP) is in backend-limits.ts. The router resolves
+// the URL to a repository directory before calling in here.
+import { createGunzip } from 'node:zlib';
+import type { Readable } from 'node:stream';
+import { systemClock, type Clock, type TimerHandle } from '../clock.js';
+import type { GitConfig } from '../config/schema.js';
+import type { Logger } from '../log.js';
+import type { StreamRequest, StreamResponse } from '../relay/transport.js';
+import { ProcessSlots, PerIpLimit } from './backend-limits.js';
+import { baseConfigArgs, gitEnv, spawnGit, type GitRuntime, type SpawnedGit } from './gitproc.js';
+import { CommandSectionReader, FLUSH, pkt, PktError, reportStatus, type CommandSection } from './pktline.js';
+
+export type { CommandSection } from './pktline.js';
+
+export type PushDecision = { ok: true } | { ok: false; reasons: Map<string, string> /* ref → ng reason */; summary: string };
+
+export interface PushHooks {
+  /** run the whole push (decision, git, after) under this (the repo lock) */
+  withLock<T>(fn: () => Promise<T>): Promise<T>;
+  /** pure decision on the parsed commands (only called when there is at least one command) */
+  authorize(section: CommandSection): Promise<PushDecision>;
+  /** after receive-pack exited 0 (refs as git left them); runs before the HTTP response ends */
+  afterPush(section: CommandSection): Promise<void>;
+  /** extra refusal for read-only repos (archived/retired/over quota): every command ng with it */
+  readOnly?: string;
+}
+
+type Service = 'upload-pack' | 'receive-pack';
+/** stats key prefix: the two POST services and the advertisement */
+type Kind = Service | 'info-refs';
+
+const TEXT = 'text/plain; charset=utf-8';
+/** Request bytes still read (and dropped) after an early answer, so the client sees it, before closing. */
+const DRAIN_BYTES = 64 * 1024;
+const NO_CACHE: Record<string, string> = {
+  'cache-control': 'no-cache, max-age=0, must-revalidate',
+  pragma: 'no-cache',
+  expires: 'Fri, 01 Jan 1980 00:00:00 GMT',
+};
+/** The `ng` reason of a command the decision did not name. */
+const NOT_APPLIED = 'not applied: another ref in this push was refused';
+
+const wantsReport = (s: CommandSection): boolean => s.capabilities.includes('report-status') || s.capabilities.includes('report-status-v2');
+
+/** One request from admission to its last byte: timers, the git child, the slot, the answer. */
+class Exchange {
+  headSent = false;
+  finished = false;
+  git: SpawnedGit | undefined;
+  slot = false;
+  cancelWait: () => void = () => {};
+  /** the decoded body */
+  body: Readable | undefined;
+  bodyBytes = 0;
+  bodyLimit = Infinity;
+  bodyEnded = false;
+  sink: (chunk: Buffer) => void = () => {};
+  onBodyEnd: () => void = () => {};
+  onOverLimit: () => void = () => {};
+  private last: number;
+  private readonly started: number;
+  private timer: TimerHandle | undefined;
+
+  constructor(
+    readonly backend: GitBackend,
+    readonly kind: Kind,
+    readonly req: StreamRequest,
+    readonly res: StreamResponse,
+    private readonly clock: Clock,
+    private readonly idleMs: number,
+    private readonly totalMs: number,
+    private readonly onFinish: (ex: Exchange, outcome: string) => void,
+  ) {
+    this.started = this.last = clock.now();
+    this.arm();
+    res.onAborted(() => {
+      this.destroyBody();
+      this.finish('aborted');
+    });
+  }
+
+  touch(): void {
+    this.last = this.clock.now();
+  }
+
+  private arm(): void {
+    const now = this.clock.now();
+    const wait = Math.min(this.last + this.idleMs, this.started + this.totalMs) - now;
+    this.timer = this.clock.setTimeout(() => {
+      if (this.finished) return;
+      const t = this.clock.now();
+      if (t - this.last >= this.idleMs || t - this.started >= this.totalMs) this.timeout();
+      else this.arm();
+    }, Math.max(1, wait));
+  }
+
+  private timeout(): void {
+    this.git?.kill();
+    this.failAndClose(504, 'git request timed out', 'timeout');
+  }
+
+  /** Status and headers, once. */
+  head(status: number, headers: Record<string, string>): void {
+    if (this.headSent || this.finished) return;
+    this.headSent = true;
+    this.res.writeHead(status, headers);
+  }
+
+  /** A one-line text answer when nothing was sent yet; a cut connection otherwise. */
+  fail(status: number, text: string, outcome: string, headers: Record<string, string> = {}): void {
+    if (this.finished) return;
+    if (!this.headSent) {
+      this.head(status, { 'content-type': TEXT, ...NO_CACHE, ...headers });
+      this.res.end(`${text}\n`);
+    } else {
+      this.res.destroy();
+    }
+    this.finish(outcome);
+  }
+
+  /** Answer, then close the connection (the rest of the request is not read). */
+  failAndClose(status: number, text: string, outcome: string, headers: Record<string, string> = {}): void {
+    this.fail(status, text, outcome, headers);
+    setImmediate(() => this.destroyBody()); // after the answer went to the socket
+  }
+
+  /** Answer, then read and drop at most DRAIN_BYTES more of the request before closing. */
+  failAndDrain(status: number, text: string, outcome: string, headers: Record<string, string> = {}): void {
+    this.bodyLimit = Math.min(this.bodyLimit, this.bodyBytes + DRAIN_BYTES);
+    this.fail(status, text, outcome, headers);
+  }
+
+  /** Body bytes out; false: wait for drain. */
+  write(chunk: Buffer): boolean {
+    this.touch();
+    this.backend.addBytesOut(chunk.length);
+    return this.res.write(chunk);
+  }
+
+  /** Stop reading the request at once (the connection goes with it). */
+  destroyBody(): void {
+    if (this.bodyEnded) return;
+    this.bodyEnded = true;
+    this.body?.destroy();
+    if (this.req.body !== this.body) this.req.body.destroy();
+  }
+
+  finish(outcome: string): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.timer?.cancel();
+    this.cancelWait();
+    this.git?.kill();
+    // what is left of the body is read and dropped up to the limit, then the connection closes
+    this.sink = () => {};
+    this.onBodyEnd = () => {};
+    this.onOverLimit = () => this.destroyBody();
+    this.body?.resume();
+    this.onFinish(this, outcome);
+  }
+}
+
+export class GitBackend {
+  private readonly rt: GitRuntime;
+  private readonly cfg: GitConfig;
+  private readonly log: Logger;
+  private readonly clock: Clock;
+  private readonly slots: ProcessSlots;
+  private readonly perIp: PerIpLimit;
+  private readonly live = new Set<Exchange>();
+  private readonly requests: Record<string, number> = {};
+  private readonly refused: Record<string, number> = {};
+  private bytesIn = 0;
+  private bytesOut = 0;
+  private closed = false;
+
+  constructor(opts: { runtime: GitRuntime; config: GitConfig; log: Logger; clock?: Clock }) {
+    this.rt = opts.runtime;
+    this.cfg = opts.config;
+    this.log = opts.log;
+    this.clock = opts.clock ?? systemClock;
+    this.slots = new ProcessSlots(this.cfg.maxProcesses, this.cfg.maxQueued, this.cfg.queueWaitSeconds * 1000, this.clock);
+    this.perIp = new PerIpLimit(this.cfg.maxRequestsPerIp);
+  }
+
+  /** GET/HEAD .../info/refs?service=git-upload-pack|git-receive-pack */
+  infoRefs(req: StreamRequest, res: StreamResponse, repoDir: string): void {
+    const ex = this.begin('info-refs', req, res);
+    if (!ex) return;
+    const service = new URLSearchParams(req.query).get('service');
+    if (service === null) return ex.fail(404, 'not found', 'not_found');
+    if (service !== 'git-upload-pack' && service !== 'git-receive-pack') return ex.fail(403, `unsupported service ${service.slice(0, 40)}`, 'forbidden');
+    const svc = service.slice(4) as Service;
+    const headers = { 'content-type': `application/x-git-${svc}-advertisement`, ...NO_CACHE };
+    if (req.method === 'HEAD') {
+      ex.head(200, headers);
+      res.end();
+      return ex.finish('ok');
+    }
+    ex.bodyEnded = true; // a GET has no body worth reading
+    const announce = Buffer.concat([pkt(`# service=${service}\n`), FLUSH]);
+    let pending: Buffer | undefined = Buffer.alloc(0);
+    // v0: the `# service=` line and a flush first; omitted when git speaks version 2
+    const first = (chunk: Buffer, atExit: boolean): Buffer | undefined => {
+      if (pending === undefined) return chunk;
+      pending = Buffer.concat([pending, chunk]);
+      if (pending.length < 13 && !atExit) return undefined;
+      const out = pending.subarray(4, 13).toString('latin1') === 'version 2' ? pending : Buffer.concat([announce, pending]);
+      pending = undefined;
+      return out;
+    };
+    void this.run(ex, svc, [`${svc}`, '--stateless-rpc', '--advertise-refs', ...(svc === 'upload-pack' ? ['--strict'] : []), repoDir], repoDir, {
+      contentType: headers['content-type'],
+      headers,
+      first,
+    });
+  }
+
+  /** POST .../git-upload-pack */
+  uploadPack(req: StreamRequest, res: StreamResponse, repoDir: string): void {
+    const ex = this.begin('upload-pack', req, res);
+    if (!ex || !this.openBody(ex, 'upload-pack', this.cfg.maxRequestBytes)) return;
+    ex.onOverLimit = () => ex.failAndClose(413, `request body over ${this.cfg.maxRequestBytes} bytes`, 'too_large');
+    void this.run(ex, 'upload-pack', ['upload-pack', '--stateless-rpc', '--strict', repoDir], repoDir, { feedBody: true });
+  }
+
+  /** POST .../git-receive-pack */
+  receivePack(req: StreamRequest, res: StreamResponse, repoDir: string, hooks: PushHooks): void {
+    const ex = this.begin('receive-pack', req, res);
+    // pack bytes are capped by git itself (receive.maxInputSize); the body may add its command section
+    if (!ex || !this.openBody(ex, 'receive-pack', this.cfg.maxPushBytes + this.cfg.maxCommandBytes)) return;
+    const reader = new CommandSectionReader({ maxCommandBytes: this.cfg.maxCommandBytes, maxRefUpdates: this.cfg.maxRefUpdates });
+    ex.onOverLimit = () => ex.failAndClose(413, 'push too large', 'too_large');
+    ex.onBodyEnd = () => ex.fail(400, 'request body ended inside the receive-pack command section', 'bad_request');
+    ex.sink = (chunk) => {
+      let section: CommandSection | undefined;
+      try {
+        section = reader.push(chunk);
+      } catch (e) {
+        const err = e instanceof PktError ? e : new PktError(400, String(e));
+        return ex.failAndDrain(err.status, err.message, err.status === 413 ? 'too_large' : 'bad_request');
+      }
+      if (!section) return;
+      ex.body!.pause();
+      ex.sink = () => {};
+      ex.onBodyEnd = () => {};
+      const s = section;
+      const replay = Buffer.concat([s.bytes, reader.remainder()]);
+      this.push(ex, repoDir, hooks, s, replay).catch((e: unknown) => {
+        this.log.error({ err: e, repoDir }, 'git push failed');
+        ex.fail(500, 'internal error', 'error');
+      });
+    };
+    ex.body!.resume();
+  }
+
+  /** counters and gauges for /metrics and the status page */
+  stats(): { running: number; queued: number; requests: Record<string, number>; bytesIn: number; bytesOut: number; refusedPushes: Record<string, number> } {
+    return {
+      running: this.slots.running,
+      queued: this.slots.queued,
+      requests: { ...this.requests },
+      bytesIn: this.bytesIn,
+      bytesOut: this.bytesOut,
+      refusedPushes: { ...this.refused },
+    };
+  }
+
+  /** kill every child, refuse the queued */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.slots.rejectAll();
+    const exits: Array<Promise<unknown>> = [];
+    for (const ex of [...this.live]) {
+      if (ex.git) exits.push(ex.git.exited);
+      ex.failAndClose(503, 'shutting down', 'closed');
+    }
+    await Promise.all(exits);
+  }
+
+  /** @internal */
+  addBytesOut(n: number): void {
+    this.bytesOut += n;
+  }
+
+  // --- request plumbing ---
+
+  private begin(kind: Kind, req: StreamRequest, res: StreamResponse): Exchange | undefined {
+    const onFinish = (ex: Exchange, outcome: string): void => {
+      this.live.delete(ex);
+      if (ex.slot) {
+        ex.slot = false;
+        this.slots.release();
+      }
+      this.perIp.leave(req.ip);
+      const key = `${kind}:${outcome}`;
+      this.requests[key] = (this.requests[key] ?? 0) + 1;
+    };
+    if (this.closed || !this.perIp.enter(req.ip)) {
+      const status = this.closed ? 503 : 429;
+      res.writeHead(status, { 'content-type': TEXT, ...NO_CACHE, ...(this.closed ? {} : { 'retry-after': '5' }) });
+      res.end(this.closed ? 'shutting down\n' : 'too many concurrent git requests from this address\n');
+      const key = `${kind}:${this.closed ? 'closed' : 'rate_limited'}`;
+      this.requests[key] = (this.requests[key] ?? 0) + 1;
+      return undefined;
+    }
+    const ex = new Exchange(this, kind, req, res, this.clock, this.cfg.idleTimeoutSeconds * 1000, this.cfg.requestTimeoutSeconds * 1000, onFinish);
+    this.live.add(ex);
+    return ex;
+  }
+
+  /** Check content type and encoding; wire the decoded body into the exchange's dispatch. */
+  private openBody(ex: Exchange, svc: Service, limit: number): boolean {
+    const type = ex.req.header('content-type').split(';')[0]!.trim().toLowerCase();
+    if (type !== `application/x-git-${svc}-request`) {
+      ex.fail(415, `expected Content-Type application/x-git-${svc}-request`, 'unsupported');
+      return false;
+    }
+    const enc = ex.req.header('content-encoding').trim().toLowerCase();
+    let body: Readable = ex.req.body;
+    if (enc === 'gzip' || enc === 'x-gzip') {
+      const gunzip = createGunzip();
+      ex.req.body.on('error', () => gunzip.destroy());
+      body = ex.req.body.pipe(gunzip);
+      gunzip.on('error', () => ex.failAndClose(400, 'corrupt gzip request body', 'bad_request'));
+    } else if (enc !== '' && enc !== 'identity') {
+      ex.fail(415, `unsupported Content-Encoding ${enc.slice(0, 40)}`, 'unsupported');
+      return false;
+    }
+    ex.body = body;
+    ex.bodyLimit = limit;
+    body.pause();
+    body.on('data', (chunk: Buffer) => {
+      ex.touch();
+      ex.bodyBytes += chunk.length;
+      this.bytesIn += chunk.length;
+      if (ex.bodyBytes > ex.bodyLimit) ex.onOverLimit();
+      else ex.sink(chunk);
+    });
+    body.on('end', () => {
+      if (ex.bodyEnded) return;
+      ex.bodyEnded = true;
+      ex.onBodyEnd();
+    });
+    ex.req.body.on('error', () => {
+      ex.bodyEnded = true;
+      ex.finish('aborted');
+    });
+    return true;
+  }
+
+  private async push(ex: Exchange, repoDir: string, hooks: PushHooks, section: CommandSection, replay: Buffer): Promise<void> {
+    const args = ['receive-pack', '--stateless-rpc', repoDir];
+    if (section.commands.length === 0) {
+      // the `0000` probe (or an empty push): git answers it, nothing to decide
+      await this.run(ex, 'receive-pack', args, repoDir, { feedBody: true, stdinFirst: replay });
+      return;
+    }
+    // past the limit while git runs: git is stopped, the client told (report-status) and cut off
+    ex.onOverLimit = () => {
+      ex.git?.kill();
+      const why = `push over ${this.cfg.maxPushBytes} bytes`;
+      if (ex.headSent || !wantsReport(section)) return ex.failAndClose(413, why, 'too_large');
+      this.refusalAnswer(ex, section, { reasons: new Map(), summary: why }, `error: ${why}`);
+      ex.finish('too_large');
+      setImmediate(() => ex.destroyBody());
+    };
+    const refusal = await hooks.withLock(async (): Promise<{ reasons: Map<string, string>; summary: string } | undefined> => {
+      if (ex.finished) return undefined;
+      ex.touch();
+      if (hooks.readOnly !== undefined) {
+        return { reasons: new Map(section.commands.map((c) => [c.ref, hooks.readOnly!])), summary: hooks.readOnly };
+      }
+      const decision = await hooks.authorize(section);
+      if (ex.finished) return undefined;
+      if (!decision.ok) return decision;
+      ex.touch();
+      await this.run(ex, 'receive-pack', args, repoDir, {
+        feedBody: true,
+        stdinFirst: replay,
+        afterSuccess: () => hooks.afterPush(section),
+      });
+      return undefined;
+    });
+    if (refusal && !ex.finished) this.refuse(ex, section, refusal);
+  }
+
+  /** Drain the body (bounded), then answer report-status with an `ng` per command. */
+  private refuse(ex: Exchange, section: CommandSection, refusal: { reasons: Map<string, string>; summary: string }): void {
+    this.refused[refusal.summary] = (this.refused[refusal.summary] ?? 0) + 1;
+    const answer = (): void => {
+      if (!wantsReport(section)) return ex.fail(403, `push refused: ${refusal.summary}`, 'refused');
+      this.refusalAnswer(ex, section, refusal, 'ok');
+      ex.finish('refused');
+    };
+    ex.bodyLimit = Math.min(ex.bodyLimit, this.cfg.maxPushBytes);
+    ex.sink = () => {};
+    ex.onOverLimit = () => {
+      answer();
+      setImmediate(() => ex.destroyBody());
+    };
+    if (ex.bodyEnded) return answer();
+    ex.onBodyEnd = answer;
+    ex.body!.resume();
+  }
+
+  /** 200 report-status with an `ng` for every command (the reason given, else "not applied"). */
+  private refusalAnswer(ex: Exchange, section: CommandSection, refusal: { reasons: Map<string, string>; summary: string }, unpack: string): void {
+    const caps = section.capabilities;
+    ex.head(200, { 'content-type': 'application/x-git-receive-pack-result', ...NO_CACHE });
+    ex.write(
+      reportStatus({
+        unpack,
+        refs: section.commands.map((c) => ({ ref: c.ref, ng: refusal.reasons.get(c.ref) ?? (unpack === 'ok' ? NOT_APPLIED : refusal.summary) })),
+        sideband: caps.includes('side-band-64k') || caps.includes('side-band'),
+        summary: refusal.summary,
+      }),
+    );
+    ex.res.end();
+  }
+
+  /**
+   * Take a process slot, spawn git, stream its output to the client (status with the first byte)
+   * and, with feedBody, the rest of the request into it; end the response when git has exited.
+   */
+  private async run(
+    ex: Exchange,
+    svc: Service,
+    args: string[],
+    repoDir: string,
+    opts: {
+      feedBody?: boolean;
+      stdinFirst?: Buffer;
+      contentType?: string;
+      headers?: Record<string, string>;
+      first?: (chunk: Buffer, atExit: boolean) => Buffer | undefined;
+      afterSuccess?: () => Promise<void>;
+    },
+  ): Promise<void> {
+    const wait = this.slots.acquire();
+    ex.cancelWait = wait.cancel;
+    const got = await wait.got;
+    ex.cancelWait = () => {};
+    if (ex.finished) {
+      if (got) this.slots.release();
+      return;
+    }
+    if (!got) {
+      return ex.failAndDrain(503, 'too many git requests, try again later', 'busy', { 'retry-after': String(Math.min(60, this.cfg.queueWaitSeconds)) });
+    }
+    ex.slot = true;
+    ex.touch();
+    const headers = opts.headers ?? { 'content-type': opts.contentType ?? `application/x-git-${svc}-result`, ...NO_CACHE };
+    const git = spawnGit(this.rt, [...baseConfigArgs(this.rt), ...this.configArgs(svc), ...args], {
+      cwd: repoDir,
+      env: gitEnv(this.rt, ex.req.header('git-protocol') || undefined),
+    });
+    ex.git = git;
+    const stdout = git.child.stdout!;
+    const stdin = git.child.stdin!;
+    const out = (chunk: Buffer): void => {
+      if (ex.finished) return;
+      ex.head(200, headers);
+      if (!ex.write(chunk)) stdout.pause();
+    };
+    ex.res.onDrain(() => stdout.resume());
+    stdout.on('data', (chunk: Buffer) => {
+      const c = opts.first ? opts.first(chunk, false) : chunk;
+      if (c) out(c);
+    });
+
+    if (opts.stdinFirst) stdin.write(opts.stdinFirst);
+    if (opts.feedBody && ex.body && !ex.bodyEnded) {
+      let open = true;
+      const closeIn = (): void => {
+        open = false;
+        ex.body?.resume(); // git stopped reading: what is left is dropped (up to the limit)
+      };
+      stdin.on('error', closeIn);
+      stdin.on('close', closeIn);
+      stdin.on('drain', () => ex.body?.resume());
+      ex.sink = (chunk) => {
+        if (open && !stdin.write(chunk)) ex.body!.pause();
+      };
+      ex.onBodyEnd = () => stdin.end();
+      ex.body.resume();
+    } else {
+      stdin.end();
+    }
+
+    const r = await git.exited;
+    if (ex.finished) return;
+    if (opts.first) {
+      const rest = opts.first(Buffer.alloc(0), true);
+      if (rest && rest.length > 0) out(rest);
+    }
+    if (r.code !== 0) {
+      this.log.warn({ repoDir, svc, code: r.code, signal: r.signal, stderr: git.stderr().slice(0, 1000) }, 'git exited with an error');
+      if (!ex.headSent) return ex.fail(500, `git ${svc} failed`, 'git_error');
+      ex.res.end();
+      return ex.finish('git_error');
+    }
+    ex.head(200, headers);
+    if (opts.afterSuccess) {
+      try {
+        await opts.afterSuccess();
+      } catch (e) {
+        this.log.error({ err: e, repoDir }, 'after-push work failed');
+      }
+      if (ex.finished) return;
+    }
+    ex.res.end();
+    ex.finish('ok');
+  }
+
+  /** The `-c` options of git.md §2.2 for a served process. */
+  private configArgs(svc: Service): string[] {
+    const c = (kv: string): string[] => ['-c', kv];
+    const args = [
+      ...c('uploadpack.allowTipSHA1InWant=true'),
+      ...c('uploadpack.allowReachableSHA1InWant=true'),
+      ...c('uploadpack.allowFilter=true'),
+      ...c(`pack.threads=${this.cfg.packThreads}`),
+    ];
+    if (svc === 'receive-pack') {
+      args.push(
+        ...c(`receive.maxInputSize=${this.cfg.maxPushBytes}`),
+        ...c(`receive.fsckObjects=${this.cfg.fsckObjects}`),
+        ...c('receive.fsck.zeroPaddedFilemode=warn'),
+        ...c('receive.fsck.badTimezone=warn'),
+        ...c('receive.fsck.missingSpaceBeforeDate=warn'),
+        ...c('receive.advertisePushOptions=false'),
+      );
+    }
+    return args;
+  }
+}
