@@ -11,6 +11,7 @@ import { createPolicy } from './policy/index.js';
 import { Connection, type ConnectionContext } from './relay/connection.js';
 import { HttpRoutes } from './relay/http.js';
 import type { EventGate } from './relay/gate.js';
+import { GitUnavailableError, openGit, type GitService } from './git/index.js';
 import { createIngest, type Ingest } from './relay/ingest.js';
 import { IpLimiter } from './relay/ip-limits.js';
 import { buildNip11 } from './relay/nip11.js';
@@ -33,6 +34,8 @@ export interface RelayHandle {
   routes: HttpRoutes;
   verifier: Verifier;
   sync?: SyncEngine;
+  /** the git half (git.enabled) */
+  git?: GitService;
   startedAt: number;
   /** open WebSocket connections */
   connections(): number;
@@ -61,11 +64,23 @@ export interface Core {
   verifier: Verifier;
   ingest: Ingest;
   live: SubscriptionIndex;
+  /** the git half (git.enabled) */
+  git?: GitService;
   close(): Promise<void>;
 }
 
 export async function createCore(config: Config, log: Logger, clock: Clock, opts: { gate?: EventGate } = {}): Promise<Core> {
   const store = await openStore({ dataDir: config.store.dataDir, mapSizeGiB: config.store.mapSizeGiB, clock, log: log.child({ mod: 'store' }) });
+  let git: GitService | undefined;
+  if (config.git.enabled && opts.gate === undefined) {
+    try {
+      git = await openGit(config, { store, log: log.child({ mod: 'git' }), clock });
+    } catch (e) {
+      await store.close();
+      throw e instanceof GitUnavailableError ? new StartupError(e.message) : e;
+    }
+  }
+  const gate = opts.gate ?? git?.gate;
   let verifier: Verifier;
   try {
     verifier = await createVerifier({ backend: config.verify.backend, workers: config.verify.workers });
@@ -84,14 +99,17 @@ export async function createCore(config: Config, log: Logger, clock: Clock, opts
     limits: config.limits,
     clock,
     log: log.child({ mod: 'ingest' }),
-    ...(opts.gate !== undefined ? { gate: opts.gate, expiredRetryMs: config.git.expiredRetryHours * 3600_000 } : {}),
+    ...(gate !== undefined ? { gate, expiredRetryMs: config.git.expiredRetryHours * 3600_000 } : {}),
   });
+  git?.bindRelease((ev, raw, origin) => ingest.release(ev, raw, origin));
   return {
     store,
     verifier,
     ingest,
     live,
+    ...(git !== undefined ? { git } : {}),
     async close() {
+      await git?.close();
       await ingest.drain();
       await store.close();
       await verifier.close();
@@ -106,7 +124,7 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
 
   // Filled in once the port is known (service.hosts may depend on it); no connection is
   // served before then because listen() resolves before the loop polls the socket again.
-  const ready: { ctx?: ConnectionContext } = {};
+  const ready: { ctx?: ConnectionContext; git?: GitService } = {};
   const connections = new Set<Connection>();
   let nip11Doc: Record<string, unknown> = {};
   const routes = new HttpRoutes(() => nip11Doc);
@@ -119,6 +137,7 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
       return conn;
     },
     http: (req) => routes.handle(req),
+    stream: (req) => ready.git?.route(req),
   };
   const topts: TransportOptions = {
     maxPayloadBytes: config.limits.maxMessageBytes * 2,
@@ -155,7 +174,17 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
     await transport.close();
     throw e;
   }
-  const { store, verifier, ingest, live } = core;
+  const { store, verifier, ingest, live, git } = core;
+  if (git !== undefined) {
+    try {
+      await git.start();
+    } catch (e) {
+      await core.close();
+      await transport.close();
+      throw e;
+    }
+    ready.git = git;
+  }
   nip11Doc = buildNip11(config, { verifyBackend: verifier.backend, transport: transport.name });
   const negCfg = config.negentropy;
   const ctx: ConnectionContext = {
@@ -222,6 +251,7 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
     routes,
     verifier,
     sync,
+    ...(git !== undefined ? { git } : {}),
     startedAt: clock.now(),
     connections: () => connections.size,
     close() {
@@ -239,7 +269,7 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
   const nip77Stats = ctx.nip77Stats!;
   ctx.observe = installOps(handle, clock, negCfg.enabled ? { nip77: { nip77Stats: () => nip77Stats } } : {}).observer;
   log.info(
-    { url, transport: transport.name, verify: verifier.backend, verifyWorkers: verifier.workers, policy: config.policy.mode, dataDir: config.store.dataDir, sync: config.sync.enabled },
+    { url, transport: transport.name, verify: verifier.backend, verifyWorkers: verifier.workers, policy: config.policy.mode, dataDir: config.store.dataDir, sync: config.sync.enabled, git: git?.root ?? false },
     'grasp-relay listening',
   );
   return handle;

@@ -378,6 +378,11 @@ export class GitBackend {
       const decision = await hooks.authorize(section);
       if (ex.finished) return undefined;
       if (!decision.ok) return decision;
+      if (section.commands.every((c) => c.old === c.new)) {
+        // nothing to change (the relay aligned first): git would wait for a pack that never comes
+        this.answerWithoutGit(ex, section, { reasons: new Map(), summary: 'nothing to change' }, 'ok');
+        return undefined;
+      }
       ex.touch();
       await this.run(ex, 'receive-pack', args, repoDir, {
         feedBody: true,
@@ -391,11 +396,20 @@ export class GitBackend {
 
   /** Drain the body (bounded), then answer report-status with an `ng` per command. */
   private refuse(ex: Exchange, section: CommandSection, refusal: { reasons: Map<string, string>; summary: string }): void {
-    this.refused[refusal.summary] = (this.refused[refusal.summary] ?? 0) + 1;
+    this.refused.push = (this.refused.push ?? 0) + 1;
+    this.answerWithoutGit(ex, section, refusal, 'refused');
+  }
+
+  /**
+   * Drain the body (bounded), then answer report-status without running git: `ng` with the
+   * reasons when refused, `ok` for every command when the push changes nothing.
+   */
+  private answerWithoutGit(ex: Exchange, section: CommandSection, refusal: { reasons: Map<string, string>; summary: string }, outcome: 'refused' | 'ok'): void {
     const answer = (): void => {
-      if (!wantsReport(section)) return ex.fail(403, `push refused: ${refusal.summary}`, 'refused');
-      this.refusalAnswer(ex, section, refusal, 'ok');
-      ex.finish('refused');
+      if (outcome === 'refused' && !wantsReport(section)) return ex.fail(403, `push refused: ${refusal.summary}`, 'refused');
+      if (outcome === 'ok') this.okAnswer(ex, section);
+      else this.refusalAnswer(ex, section, refusal, 'ok');
+      ex.finish(outcome);
     };
     ex.bodyLimit = Math.min(ex.bodyLimit, this.cfg.maxPushBytes);
     ex.sink = () => {};
@@ -420,6 +434,16 @@ export class GitBackend {
         summary: refusal.summary,
       }),
     );
+    ex.res.end();
+  }
+
+  /** 200 report-status with `ok` for every command. */
+  private okAnswer(ex: Exchange, section: CommandSection): void {
+    const caps = section.capabilities;
+    ex.head(200, { 'content-type': 'application/x-git-receive-pack-result', ...NO_CACHE });
+    if (wantsReport(section)) {
+      ex.write(reportStatus({ unpack: 'ok', refs: section.commands.map((c) => ({ ref: c.ref })), sideband: caps.includes('side-band-64k') || caps.includes('side-band') }));
+    }
     ex.res.end();
   }
 

@@ -66,6 +66,7 @@ export function gitTestEnv(extra: Record<string, string> = {}): NodeJS.ProcessEn
 export function git(args: string[], opts: { cwd?: string; env?: Record<string, string>; input?: string } = {}): Promise<GitRun> {
   return new Promise((resolve, reject) => {
     const child = spawn('git', args, { cwd: opts.cwd ?? process.cwd(), env: gitTestEnv(opts.env), stdio: ['pipe', 'pipe', 'pipe'] });
+    child.stdin.on('error', () => {}); // git may exit without reading stdin
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
