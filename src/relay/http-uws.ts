@@ -169,14 +169,15 @@ function serveStream(res: UWS.HttpResponse, state: ResState, request: HttpReques
     end(chunk) {
       if (dead()) return;
       res.cork(() => {
-        // a paused socket would never read the rest of an unread body: let uWS consume it
+        // a paused uWS socket sends nothing either: resume before the last bytes
         if (paused) {
           paused = false;
           res.resume();
         }
         sendHead();
         state.done = true;
-        res.end(chunk ?? '');
+        // the rest of an unread body is not worth reading: close the connection after the response
+        res.end(chunk ?? '', !bodyDone);
       });
     },
     destroy() {
