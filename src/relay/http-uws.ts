@@ -21,6 +21,8 @@ import {
 } from './transport.js';
 
 const decoder = new TextDecoder();
+/** request body bytes read ahead while the response is blocked on the client (see pauseReading) */
+const READ_AHEAD_LIMIT = 16 * 1024 * 1024;
 
 export function serveUwsHttp(res: UWS.HttpResponse, req: UWS.HttpRequest, cb: TransportCallbacks, trustProxy: boolean): void {
   // uWS: the response is invalid after abort; register once, synchronously
@@ -81,20 +83,31 @@ function sendBuffered(res: UWS.HttpResponse, state: ResState, r: HttpResponse): 
 function serveStream(res: UWS.HttpResponse, state: ResState, request: HttpRequest, handler: StreamHandler): void {
   let paused = false;
   let bodyDone = false;
+  let drainWanted = false;
+  const dead = (): boolean => state.aborted || state.done;
   const resume = (): void => {
     if (!paused || state.aborted || state.done) return;
     paused = false;
     res.cork(() => res.resume());
   };
   const body = new Readable({ read: resume });
+  // uWS pause() stops the socket both ways: while a write waits for onWritable, reading goes on
+  const pauseReading = (): void => {
+    if (paused || drainWanted || bodyDone || dead()) return;
+    paused = true;
+    res.pause();
+  };
   res.onData((ab, isLast) => {
     if (bodyDone) return;
     // the ArrayBuffer is only valid during this call: copy it
     if (ab.byteLength > 0 && !body.destroyed) {
       const more = body.push(Buffer.from(new Uint8Array(ab)));
-      if (!more && !isLast && !paused && !state.aborted && !state.done) {
-        paused = true;
-        res.pause();
+      if (!more && !isLast) pauseReading();
+      if (body.readableLength > READ_AHEAD_LIMIT && !isLast && !dead()) {
+        // reading cannot be paused while the response waits for a drain (see pauseReading): a
+        // client that neither reads its response nor stops sending is cut off
+        response.destroy();
+        return;
       }
     }
     if (isLast) {
@@ -105,7 +118,6 @@ function serveStream(res: UWS.HttpResponse, state: ResState, request: HttpReques
 
   let head: { status: number; headers: Record<string, string> } | undefined;
   let headSent = false;
-  let drainWanted = false;
   let destroyed = false;
   const drainCbs: (() => void)[] = [];
   const abortCbs: (() => void)[] = [];
@@ -116,7 +128,6 @@ function serveStream(res: UWS.HttpResponse, state: ResState, request: HttpReques
     res.writeStatus(statusLine(h.status));
     for (const [k, v] of Object.entries(withCors(h.headers))) res.writeHeader(k, v);
   };
-  const dead = (): boolean => state.aborted || state.done;
   const stopBody = (): void => {
     if (!bodyDone && !body.destroyed) body.destroy(body.listenerCount('error') > 0 ? new Error('aborted') : undefined);
   };
@@ -129,6 +140,7 @@ function serveStream(res: UWS.HttpResponse, state: ResState, request: HttpReques
     if (dead() || !drainWanted) return true;
     drainWanted = false;
     for (const f of drainCbs) f();
+    if (!drainWanted && body.readableLength >= body.readableHighWaterMark) pauseReading();
     return true;
   });
 
@@ -144,7 +156,11 @@ function serveStream(res: UWS.HttpResponse, state: ResState, request: HttpReques
         sendHead();
         ok = res.write(chunk);
       });
-      if (!ok) drainWanted = true;
+      if (!ok) {
+        drainWanted = true;
+        // uWS re-arms reading (and writable events) itself after a write under backpressure
+        paused = false;
+      }
       return ok;
     },
     onDrain(f) {
@@ -153,14 +169,15 @@ function serveStream(res: UWS.HttpResponse, state: ResState, request: HttpReques
     end(chunk) {
       if (dead()) return;
       res.cork(() => {
-        // a paused socket would never read the rest of an unread body: let uWS consume it
+        // a paused uWS socket sends nothing either: resume before the last bytes
         if (paused) {
           paused = false;
           res.resume();
         }
         sendHead();
         state.done = true;
-        res.end(chunk ?? '');
+        // the rest of an unread body is not worth reading: close the connection after the response
+        res.end(chunk ?? '', !bodyDone);
       });
     },
     destroy() {

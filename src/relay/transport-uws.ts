@@ -4,6 +4,9 @@
 // Timeouts uWS imposes, with no setting in uWS.js: a request whose body stalls for about 10 s and a
 // response the client does not drain for about 10 s are aborted (server-side silence is fine).
 // Ordinary git clients keep bytes moving; for very slow links set `server.transport = "ws"`.
+// uWS pause() stops the socket in both directions, so a streamed request body is paused only
+// while no response write waits for a drain; read-ahead beyond 16 MB then cuts the client off
+// (only a client that sends without reading its response gets there; git clients do not).
 // Known quirk: a port first bound as port 0 (ephemeral) cannot be bound again by uWS while
 // connections from that run are in TIME-WAIT (~60 s); a fixed port, as in production, can. Tests
 // that restart a relay on the same port pick a fixed port or use the ws transport.
