@@ -204,3 +204,23 @@ test('a NEG-MSG we cannot decode: REQ for that filter, everything still arrives'
   await waitFor(() => repo.all.every((e) => store.has(e.id)) && engine.peer(fake.url)!.idle, 5000, 'all events');
   assert.equal(engine.peer(fake.url)!.stats.failedBatches, 0);
 });
+
+test('ids held in purgatory (git.md §2.4) count as held: never fetched into the write path again', async () => {
+  const fake = await FakePeer.start();
+  fakes.push(fake);
+  fake.behaviour = { neg: 'neg-err', req: 'ok', ignoreFilters: false, maxPerReq: 4 };
+  const repo = repository(keypair('purg'), 'purg', { services: [SELF], relays: [fake.url] });
+  const issues = Array.from({ length: 5 }, (_, i) => issue(keypair('purg2'), repo.address, `p${i}`));
+  for (const e of [...repo.all, ...issues]) fake.events.push(e);
+  const seen = new Set<string>();
+  const { store, engine } = setup({}, { policy: (ev) => (seen.add(ev.id), { action: 'accept' }) });
+  const held = issues[2]!;
+  store.held.add(held.id);
+  await store.insert(repo.announcement, JSON.stringify(repo.announcement));
+  await engine.start();
+  const others = [...repo.all, ...issues].filter((e) => e !== held);
+  await waitFor(() => others.every((e) => store.has(e.id)), 5000, 'the other events');
+  await waitFor(() => engine.peer(fake.url)!.idle, 5000, 'idle');
+  assert.equal(store.has(held.id), false);
+  assert.equal(seen.has(held.id), false, 'the held id never reached the write path');
+});
