@@ -166,8 +166,12 @@ export function createIngest(deps: IngestDeps): Ingest {
     // A purgatory event would otherwise dodge the store's own refusals until its release.
     if (store.isDeleted(event)) return refuse('store-refused', STORE_REFUSAL.deleted, undefined, 'deleted');
     if (event.kind === KIND_ANNOUNCEMENT || event.kind === KIND_STATE) {
-      const held = purgatory.getAddress(event.kind, event.pubkey, dTag(event));
-      if (held !== undefined && newerThan(held.event, event)) return refuse('store-refused', STORE_REFUSAL.replaced, undefined, 'replaced');
+      const d = dTag(event);
+      const held = purgatory.getAddress(event.kind, event.pubkey, d);
+      const head = store.getReplaceable(event.kind, event.pubkey, d);
+      if ((held !== undefined && newerThan(held.event, event)) || (head !== undefined && newerThan(head.event, event))) {
+        return refuse('store-refused', STORE_REFUSAL.replaced, undefined, 'replaced');
+      }
     }
     const g = await gate.admit(event, body, origin);
     if (g.action === 'refuse') {

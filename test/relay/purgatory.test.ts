@@ -137,6 +137,11 @@ test('purgatory through ingest: message, invisible to REQ/COUNT/NIP-77, duplicat
     assert.equal(relay.ingest.counts.released, 1);
     assert.equal(relay.store.purgatory.has(ann2.id), false);
     assert.deepEqual((await c.req('r4', { kinds: [30617] })).events.map((e) => e.id), [ann2.id]);
+    assert.deepEqual(
+      await c.publish(announcement(relay, owner, 'prg', [['maintainers', maint.pk]], ann2.created_at - 1)),
+      { ok: false, message: 'invalid: a newer version of this replaceable event is already stored' },
+      'an older version than the stored one never reaches purgatory',
+    );
     await sub.close();
 
     // now stored, the announcement anchors a PR (stored: the test gate holds it)
