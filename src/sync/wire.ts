@@ -1,5 +1,6 @@
-// Small concurrency helpers for peer connections: a counting semaphore, a one-shot deferred, and
-// the relay message parser that keeps an EVENT's raw JSON text without re-serialising it.
+// Small concurrency helpers for peer connections (a counting semaphore, a one-shot deferred, a
+// bounded parallel map), the relay message parser that keeps an EVENT's raw JSON text without
+// re-serialising it, and the rate-limit wording of relay messages. No sockets, no state.
 
 export class Semaphore {
   private queue: Array<() => void> = [];
@@ -25,6 +26,24 @@ export class Semaphore {
       this.queue.shift()!();
     }
   }
+}
+
+/** Run `fn` over `list` with at most `n` at once; rejects with the first error (after all stop). */
+export async function mapLimit<T>(list: readonly T[], n: number, fn: (x: T) => Promise<void>): Promise<void> {
+  let i = 0;
+  let firstError: unknown;
+  const worker = async (): Promise<void> => {
+    while (i < list.length && firstError === undefined) {
+      const x = list[i++]!;
+      try {
+        await fn(x);
+      } catch (e) {
+        firstError ??= e;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(n, list.length) }, worker));
+  if (firstError !== undefined) throw firstError;
 }
 
 export interface Deferred<T> {
@@ -107,4 +126,11 @@ export function parseRelayMessage(data: string): RelayMessage | undefined {
     default:
       return undefined;
   }
+}
+
+const RATE_LIMIT = /rate-limited:|rate limit|slow down|too many/i;
+
+/** Whether a NOTICE / CLOSED / OK message says the relay is rate limiting us. */
+export function isRateLimitMessage(msg: string): boolean {
+  return RATE_LIMIT.test(msg);
 }
