@@ -27,12 +27,14 @@ export function installAdmin(relay: RelayHandle, env: NodeJS.ProcessEnv = proces
     if (!tokenMatches(req.header('authorization'), token)) return json(401, { ok: false, error: 'unauthorized' });
     if (relay.sync === undefined) return json(409, { ok: false, error: 'sync is disabled' });
     const target = new URLSearchParams(req.query).get('relay') ?? undefined;
+    // taken before the resync starts: a peer that finishes within the same millisecond still counts
+    const requestedAt = Date.now();
     try {
       relay.sync.resync(target);
     } catch (e) {
       return json(404, { ok: false, error: (e as Error).message });
     }
-    return json(202, { ok: true, relay: target ?? 'all', requestedAt: Date.now() });
+    return json(202, { ok: true, relay: target ?? 'all', requestedAt });
   });
   return true;
 }
