@@ -409,3 +409,33 @@ test('backpressure: git output is not read while write() returns false, and resu
     assert.equal(fx.backend.stats().requests['upload-pack:ok'], 1);
   });
 });
+
+test('client abort mid-push: receive-pack killed, the lock and the slot released, afterPush not run', async () => {
+  await withFixture({}, async (fx) => {
+    const w = await workRepo(fx);
+    const events: string[] = [];
+    fx.hooks = {
+      withLock: async (fn) => {
+        events.push('lock');
+        try {
+          return await fn();
+        } finally {
+          events.push('unlock');
+        }
+      },
+      authorize: () => Promise.resolve({ ok: true }),
+      afterPush: () => Promise.resolve(void events.push('after')),
+    };
+    // the command section and the start of a pack, then nothing: receive-pack waits for the rest
+    const first = Buffer.concat([pkt(`${ZERO_OID} ${w.head} refs/heads/main\0report-status side-band-64k\n`), FLUSH, Buffer.from('PACK')]);
+    const hold = openRequest(fx, '/repo.git/git-receive-pack', { 'content-type': 'application/x-git-receive-pack-request' }, first);
+    await waitFor(() => processesUsing(fx.bare).length > 0 && fx.backend.stats().running === 1, 10_000, 'receive-pack running');
+    assert.deepEqual(events, ['lock']);
+    hold.req.destroy();
+    await waitFor(() => events.includes('unlock'), 15_000, 'the lock released');
+    await waitFor(() => processesUsing(fx.bare).length === 0 && fx.backend.stats().running === 0, 15_000, 'no git process, slot free');
+    assert.deepEqual(events, ['lock', 'unlock']);
+    assert.equal(await ok(['for-each-ref'], fx.bare), '');
+    assert.equal(fx.backend.stats().requests['receive-pack:aborted'], 1);
+  });
+});
