@@ -540,6 +540,16 @@ export class GitBackend {
       const rest = opts.first(Buffer.alloc(0), true);
       if (rest && rest.length > 0) out(rest);
     }
+    if (r.code !== 0 && !ex.headSent && opts.feedBody && ex.body && !ex.bodyEnded) {
+      // git may have died of a body that is still being decoded (corrupt gzip): let that answer (400) win
+      const body = ex.body;
+      await new Promise<void>((resolve) => {
+        body.once('end', resolve);
+        body.once('error', resolve);
+        body.once('close', resolve);
+      });
+      if (ex.finished) return;
+    }
     if (r.code !== 0) {
       this.log.warn({ repoDir, svc, code: r.code, signal: r.signal, stderr: git.stderr().slice(0, 1000) }, 'git exited with an error');
       if (!ex.headSent) return ex.fail(500, `git ${svc} failed`, 'git_error');
