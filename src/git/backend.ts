@@ -12,7 +12,7 @@ import type { Logger } from '../log.js';
 import type { StreamRequest, StreamResponse } from '../relay/transport.js';
 import { ProcessSlots, PerIpLimit } from './backend-limits.js';
 import { baseConfigArgs, gitEnv, spawnGit, type GitRuntime, type SpawnedGit } from './gitproc.js';
-import { CommandSectionReader, FLUSH, pkt, PktError, reportStatus, type CommandSection } from './pktline.js';
+import { CommandSectionReader, FLUSH, pkt, PktError, reportStatus, unpackStatus, type CommandSection } from './pktline.js';
 
 export type { CommandSection } from './pktline.js';
 
@@ -34,6 +34,8 @@ type Service = 'upload-pack' | 'receive-pack';
 type Kind = Service | 'info-refs';
 
 const TEXT = 'text/plain; charset=utf-8';
+/** Bytes of receive-pack's output kept to read its `unpack` status (report + progress lines). */
+const REPORT_KEEP = 256 * 1024;
 /** Request bytes still read (and dropped) after an early answer, so the client sees it, before closing. */
 const DRAIN_BYTES = 64 * 1024;
 const NO_CACHE: Record<string, string> = {
@@ -387,7 +389,16 @@ export class GitBackend {
       await this.run(ex, 'receive-pack', args, repoDir, {
         feedBody: true,
         stdinFirst: replay,
-        afterSuccess: () => hooks.afterPush(section),
+        // receive-pack exits 0 after an `unpack` failure too (e.g. receive.maxInputSize): nothing applied, nothing to do
+        afterSuccess: (out) => {
+          const sideband = section.capabilities.includes('side-band-64k') || section.capabilities.includes('side-band');
+          const unpack = unpackStatus(out, sideband);
+          if (unpack !== 'ok') {
+            this.log.info({ repoDir, unpack }, 'push not applied: receive-pack reported an unpack failure');
+            return Promise.resolve(false);
+          }
+          return hooks.afterPush(section).then(() => true);
+        },
       });
       return undefined;
     });
@@ -462,7 +473,8 @@ export class GitBackend {
       contentType?: string;
       headers?: Record<string, string>;
       first?: (chunk: Buffer, atExit: boolean) => Buffer | undefined;
-      afterSuccess?: () => Promise<void>;
+      /** after exit 0, given git's output (its first REPORT_KEEP bytes); false: the request failed */
+      afterSuccess?: (out: Buffer) => Promise<boolean>;
     },
   ): Promise<void> {
     const wait = this.slots.acquire();
@@ -486,7 +498,13 @@ export class GitBackend {
     ex.git = git;
     const stdout = git.child.stdout!;
     const stdin = git.child.stdin!;
+    const kept: Buffer[] = [];
+    let keptBytes = 0;
     const out = (chunk: Buffer): void => {
+      if (opts.afterSuccess && keptBytes < REPORT_KEEP) {
+        kept.push(Buffer.from(chunk.subarray(0, REPORT_KEEP - keptBytes)));
+        keptBytes += chunk.length;
+      }
       if (ex.finished) return;
       ex.head(200, headers);
       if (!ex.write(chunk)) stdout.pause();
@@ -522,6 +540,16 @@ export class GitBackend {
       const rest = opts.first(Buffer.alloc(0), true);
       if (rest && rest.length > 0) out(rest);
     }
+    if (r.code !== 0 && !ex.headSent && opts.feedBody && ex.body && !ex.bodyEnded) {
+      // git may have died of a body that is still being decoded (corrupt gzip): let that answer (400) win
+      const body = ex.body;
+      await new Promise<void>((resolve) => {
+        body.once('end', resolve);
+        body.once('error', resolve);
+        body.once('close', resolve);
+      });
+      if (ex.finished) return;
+    }
     if (r.code !== 0) {
       this.log.warn({ repoDir, svc, code: r.code, signal: r.signal, stderr: git.stderr().slice(0, 1000) }, 'git exited with an error');
       if (!ex.headSent) return ex.fail(500, `git ${svc} failed`, 'git_error');
@@ -529,16 +557,17 @@ export class GitBackend {
       return ex.finish('git_error');
     }
     ex.head(200, headers);
+    let outcome = 'ok';
     if (opts.afterSuccess) {
       try {
-        await opts.afterSuccess();
+        if (!(await opts.afterSuccess(Buffer.concat(kept)))) outcome = 'unpack_failed';
       } catch (e) {
         this.log.error({ err: e, repoDir }, 'after-push work failed');
       }
       if (ex.finished) return;
     }
     ex.res.end();
-    ex.finish('ok');
+    ex.finish(outcome);
   }
 
   /** The `-c` options of git.md §2.2 for a served process. */

@@ -168,3 +168,33 @@ export function reportStatus(opts: { unpack: 'ok' | string; refs: Array<{ ref: s
   out.push(FLUSH);
   return Buffer.concat(out);
 }
+
+/**
+ * The `unpack` status of receive-pack's answer (`ok` or git's error text), read from its output,
+ * side-band demultiplexed when the push asked for side-band; undefined when none is found.
+ */
+export function unpackStatus(out: Buffer, sideband: boolean): string | undefined {
+  const payloads = (buf: Buffer): Buffer[] => {
+    const list: Buffer[] = [];
+    let p = 0;
+    while (p + 4 <= buf.length) {
+      const len = parseInt(buf.toString('latin1', p, p + 4), 16);
+      if (Number.isNaN(len)) break;
+      if (len < 4) {
+        p += 4;
+        continue;
+      }
+      if (p + len > buf.length) break;
+      list.push(buf.subarray(p + 4, p + len));
+      p += len;
+    }
+    return list;
+  };
+  let lines = payloads(out);
+  if (sideband) lines = payloads(Buffer.concat(lines.filter((b) => b[0] === 1).map((b) => b.subarray(1))));
+  for (const l of lines) {
+    const t = l.toString('utf8').replace(/\n$/, '');
+    if (t.startsWith('unpack ')) return t.slice(7);
+  }
+  return undefined;
+}

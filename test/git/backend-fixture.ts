@@ -1,5 +1,5 @@
-// Test fixture for GitBackend: a bare repository in a temp dir served at /repo.git over a real HTTP
-// server, the real git CLI with a deterministic environment, and helpers to look at processes.
+// Test fixture for GitBackend: a bare repository in a temp dir served at /repo.git through a real
+// transport (ws or uws) streaming route, the real git CLI with a deterministic environment, and helpers to look at processes.
 import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,7 +7,9 @@ import { GitBackend, type PushHooks } from '../../src/git/backend.js';
 import { makeConfig, type GitConfig } from '../../src/config/schema.js';
 import { silentLogger } from '../../src/log.js';
 import { tempDir } from '../helpers/tmp.js';
-import { startStreamServer, type TestServer } from './http-adapter.js';
+import { createUwsTransport } from '../../src/relay/transport-uws.js';
+import { createWsTransport } from '../../src/relay/transport-ws.js';
+import { notFound, type Transport, type TransportCallbacks } from '../../src/relay/transport.js';
 
 export const CLI_ENV: NodeJS.ProcessEnv = {
   PATH: process.env.PATH,
@@ -72,7 +74,8 @@ export const acceptingHooks = (): PushHooks => ({
   afterPush: () => Promise.resolve(),
 });
 
-export async function startFixture(git: Partial<GitConfig> = {}): Promise<Fixture> {
+/** `ws` (node:http) or `uws`; X-Forwarded-For is trusted so tests can pose as several client IPs. */
+export async function startFixture(git: Partial<GitConfig> = {}, transport: 'ws' | 'uws' = 'ws'): Promise<Fixture> {
   const dir = tempDir('grasp-git-backend-');
   const home = join(dir, 'home');
   const hooksDir = join(dir, 'hooks');
@@ -83,18 +86,27 @@ export async function startFixture(git: Partial<GitConfig> = {}): Promise<Fixtur
   const config = makeConfig({ git }).git;
   const backend = new GitBackend({ runtime: { binary: 'git', home, hooks: hooksDir }, config, log: silentLogger });
   const fx: Partial<Fixture> = { dir, bare, backend, config, hooks: acceptingHooks(), encodings: [], otherDir: join(dir, 'other') };
-  let server: TestServer | undefined = undefined;
-  server = await startStreamServer((req) => {
-    const m = /^\/(repo|other)\.git\/(info\/refs|git-upload-pack|git-receive-pack)$/.exec(req.path);
-    if (!m) return undefined;
-    const repoDir = m[1] === 'repo' ? bare : fx.otherDir!;
-    if (req.method === 'POST') fx.encodings!.push(req.header('content-encoding'));
-    if (m[2] === 'info/refs') return (rq, rs) => backend.infoRefs(rq, rs, repoDir);
-    if (m[2] === 'git-upload-pack') return (rq, rs) => backend.uploadPack(rq, rs, repoDir);
-    return (rq, rs) => backend.receivePack(rq, rs, repoDir, fx.hooks!);
-  });
-  fx.port = server.port;
-  fx.url = `http://127.0.0.1:${server.port}/repo.git`;
+  const callbacks: TransportCallbacks = {
+    admit: () => true,
+    open: () => {
+      throw new Error('no WebSockets in this test');
+    },
+    http: () => notFound(),
+    stream: (req) => {
+      const m = /^\/(repo|other)\.git\/(info\/refs|git-upload-pack|git-receive-pack)$/.exec(req.path);
+      if (!m) return undefined;
+      const repoDir = m[1] === 'repo' ? bare : fx.otherDir!;
+      if (req.method === 'POST') fx.encodings!.push(req.header('content-encoding'));
+      if (m[2] === 'info/refs') return (rq, rs) => backend.infoRefs(rq, rs, repoDir);
+      if (m[2] === 'git-upload-pack') return (rq, rs) => backend.uploadPack(rq, rs, repoDir);
+      return (rq, rs) => backend.receivePack(rq, rs, repoDir, fx.hooks!);
+    },
+  };
+  const opts = { maxPayloadBytes: 1 << 20, maxBackpressureBytes: 1 << 20, idleTimeoutSeconds: 60, trustProxy: true };
+  const server: Transport = transport === 'uws' ? createUwsTransport(opts, callbacks) : createWsTransport(opts, callbacks);
+  const port = await server.listen('127.0.0.1', 0);
+  fx.port = port;
+  fx.url = `http://127.0.0.1:${port}/repo.git`;
   fx.close = async () => {
     await backend.close();
     await server.close();

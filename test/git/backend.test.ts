@@ -17,8 +17,13 @@ import type { StreamRequest, StreamResponse } from '../../src/relay/transport.js
 import { waitFor } from '../helpers/wait.js';
 import { cli, ok, processesUsing, startFixture, workRepo, type Fixture } from './backend-fixture.js';
 
-async function withFixture(git: Parameters<typeof startFixture>[0], fn: (fx: Fixture) => Promise<void>): Promise<void> {
-  const fx = await startFixture(git);
+type Transports = 'ws' | 'uws';
+/** the scenarios that depend on how the transport streams run on both */
+const TRANSPORTS: Transports[] = ['ws', 'uws'];
+
+async function withFixture(git: Parameters<typeof startFixture>[0] & { transport?: Transports }, fn: (fx: Fixture) => Promise<void>): Promise<void> {
+  const { transport, ...rest } = git;
+  const fx = await startFixture(rest, transport ?? 'ws');
   try {
     await fn(fx);
   } finally {
@@ -45,8 +50,9 @@ function openRequest(fx: Fixture, path: string, headers: Record<string, string>,
 
 const UP_HEADERS = { 'content-type': 'application/x-git-upload-pack-request' };
 
-test('info/refs: v0 with the # service= line and the allow-* and filter capabilities; v2 without; HEAD; 404/403', async () => {
-  await withFixture({}, async (fx) => {
+for (const t of TRANSPORTS)
+test(`[${t}] info/refs: v0 with the # service= line and the allow-* and filter capabilities; v2 without; HEAD; 404/403`, async () => {
+  await withFixture({ transport: t }, async (fx) => {
     const w = await workRepo(fx);
     await ok(['push', '-q', fx.url, 'main'], w.path);
     const v0 = await fetch(`${fx.url}/info/refs?service=git-upload-pack`);
@@ -79,8 +85,9 @@ test('info/refs: v0 with the # service= line and the allow-* and filter capabili
   });
 });
 
-test('clone v2 and v0, --filter=blob:none, --depth=1, fetch of a non-tip commit by id', async () => {
-  await withFixture({}, async (fx) => {
+for (const t of TRANSPORTS)
+test(`[${t}] clone v2 and v0, --filter=blob:none, --depth=1, fetch of a non-tip commit by id`, async () => {
+  await withFixture({ transport: t }, async (fx) => {
     const w = await workRepo(fx);
     writeFileSync(join(w.path, 'a.txt'), 'hello\n');
     await ok(['add', 'a.txt'], w.path);
@@ -105,8 +112,9 @@ test('clone v2 and v0, --filter=blob:none, --depth=1, fetch of a non-tip commit 
   });
 });
 
-test('push accepted: authorize sees the commands, afterPush finishes before git push returns, under the lock', async () => {
-  await withFixture({}, async (fx) => {
+for (const t of TRANSPORTS)
+test(`[${t}] push accepted: authorize sees the commands, afterPush finishes before git push returns, under the lock`, async () => {
+  await withFixture({ transport: t }, async (fx) => {
     const w = await workRepo(fx);
     const seen: CommandSection[] = [];
     const events: string[] = [];
@@ -145,8 +153,9 @@ test('push accepted: authorize sees the commands, afterPush finishes before git 
   });
 });
 
-test('push refused: git shows [remote rejected] with the reason and the summary line; nothing stored; no report-status → 403', async () => {
-  await withFixture({}, async (fx) => {
+for (const t of TRANSPORTS)
+test(`[${t}] push refused: git shows [remote rejected] with the reason and the summary line; nothing stored; no report-status → 403`, async () => {
+  await withFixture({ transport: t }, async (fx) => {
     const w = await workRepo(fx);
     await ok(['tag', 'v1'], w.path);
     let afterCalls = 0;
@@ -183,14 +192,14 @@ test('push refused: git shows [remote rejected] with the reason and the summary 
     assert.match(r3.stderr, /\[remote rejected\] main -> main \(repository is archived: read-only\)/);
     assert.equal(asked, 0);
     const st = fx.backend.stats();
-    assert.equal(st.refusedPushes['push refused: no matching state'], 3);
-    assert.equal(st.refusedPushes['repository is archived: read-only'], 1);
+    assert.equal(st.refusedPushes.push, 4);
     assert.equal(st.requests['receive-pack:refused'], 4);
   });
 });
 
-test('5 MB random blob: the 0000 probe goes to git without hooks, the chunked push is accepted; over git.maxPushBytes it is refused and nothing stored', async () => {
-  await withFixture({}, async (fx) => {
+for (const t of TRANSPORTS)
+test(`[${t}] 5 MB random blob: the 0000 probe goes to git without hooks, the chunked push is accepted; over git.maxPushBytes it is refused and nothing stored`, async () => {
+  await withFixture({ transport: t }, async (fx) => {
     const w = await workRepo(fx);
     writeFileSync(join(w.path, 'big.bin'), randomBytes(5 * 1024 * 1024));
     await ok(['add', 'big.bin'], w.path);
@@ -208,7 +217,7 @@ test('5 MB random blob: the 0000 probe goes to git without hooks, the chunked pu
     assert.equal(st.requests['receive-pack:ok'], 2, 'probe + push');
     assert.ok(st.bytesIn > 5 * 1024 * 1024);
   });
-  await withFixture({ maxPushBytes: 1024 * 1024 }, async (fx) => {
+  await withFixture({ transport: t, maxPushBytes: 1024 * 1024 }, async (fx) => {
     const w = await workRepo(fx);
     writeFileSync(join(w.path, 'big.bin'), randomBytes(5 * 1024 * 1024));
     await ok(['add', 'big.bin'], w.path);
@@ -226,8 +235,9 @@ test('5 MB random blob: the 0000 probe goes to git without hooks, the chunked pu
   });
 });
 
-test('300 tags: git gzips the request and the clone gets them all; corrupt gzip → 400; wrong content type, unknown encoding → 415; oversized request → 413', async () => {
-  await withFixture({ maxRequestBytes: 64 * 1024 }, async (fx) => {
+for (const t of TRANSPORTS)
+test(`[${t}] 300 tags: git gzips the request and the clone gets them all; corrupt gzip → 400; wrong content type, unknown encoding → 415; oversized request → 413`, async () => {
+  await withFixture({ transport: t, maxRequestBytes: 64 * 1024 }, async (fx) => {
     const w = await workRepo(fx);
     // 300 annotated tags (300 distinct wants) written by one fast-import
     let stream = '';
@@ -311,15 +321,15 @@ test('admission: maxProcesses busy + maxQueued 0 → 503 + Retry-After; a queued
     await waitFor(() => fx.backend.stats().running === 0 && fx.backend.stats().queued === 0, 10_000, 'idle');
   });
   await withFixture({ maxRequestsPerIp: 1 }, async (fx) => {
-    const hold = openRequest(fx, '/repo.git/git-upload-pack', { ...UP_HEADERS, 'x-test-ip': '10.0.0.1' }, '0');
+    const hold = openRequest(fx, '/repo.git/git-upload-pack', { ...UP_HEADERS, 'x-forwarded-for': '10.0.0.1' }, '0');
     await waitFor(() => fx.backend.stats().running === 1, 10_000, 'the held request');
-    const limited = await fetch(`${fx.url}/info/refs?service=git-upload-pack`, { headers: { 'x-test-ip': '10.0.0.1' } });
+    const limited = await fetch(`${fx.url}/info/refs?service=git-upload-pack`, { headers: { 'x-forwarded-for': '10.0.0.1' } });
     assert.equal(limited.status, 429);
-    const other = await fetch(`${fx.url}/info/refs?service=git-upload-pack`, { headers: { 'x-test-ip': '10.0.0.2' } });
+    const other = await fetch(`${fx.url}/info/refs?service=git-upload-pack`, { headers: { 'x-forwarded-for': '10.0.0.2' } });
     assert.equal(other.status, 200);
     hold.req.destroy();
     await waitFor(() => fx.backend.stats().running === 0, 10_000, 'released');
-    assert.equal((await fetch(`${fx.url}/info/refs?service=git-upload-pack`, { headers: { 'x-test-ip': '10.0.0.1' } })).status, 200);
+    assert.equal((await fetch(`${fx.url}/info/refs?service=git-upload-pack`, { headers: { 'x-forwarded-for': '10.0.0.1' } })).status, 200);
     assert.equal(fx.backend.stats().requests['info-refs:rate_limited'], 1);
   });
 });
@@ -407,5 +417,35 @@ test('backpressure: git output is not read while write() returns false, and resu
     await waitFor(() => ended, 30_000, 'the whole pack');
     assert.ok(bytes > 4 * 1024 * 1024, `pack bytes ${bytes}`);
     assert.equal(fx.backend.stats().requests['upload-pack:ok'], 1);
+  });
+});
+
+test('client abort mid-push: receive-pack killed, the lock and the slot released, afterPush not run', async () => {
+  await withFixture({}, async (fx) => {
+    const w = await workRepo(fx);
+    const events: string[] = [];
+    fx.hooks = {
+      withLock: async (fn) => {
+        events.push('lock');
+        try {
+          return await fn();
+        } finally {
+          events.push('unlock');
+        }
+      },
+      authorize: () => Promise.resolve({ ok: true }),
+      afterPush: () => Promise.resolve(void events.push('after')),
+    };
+    // the command section and the start of a pack, then nothing: receive-pack waits for the rest
+    const first = Buffer.concat([pkt(`${ZERO_OID} ${w.head} refs/heads/main\0report-status side-band-64k\n`), FLUSH, Buffer.from('PACK')]);
+    const hold = openRequest(fx, '/repo.git/git-receive-pack', { 'content-type': 'application/x-git-receive-pack-request' }, first);
+    await waitFor(() => processesUsing(fx.bare).length > 0 && fx.backend.stats().running === 1, 10_000, 'receive-pack running');
+    assert.deepEqual(events, ['lock']);
+    hold.req.destroy();
+    await waitFor(() => events.includes('unlock'), 15_000, 'the lock released');
+    await waitFor(() => processesUsing(fx.bare).length === 0 && fx.backend.stats().running === 0, 15_000, 'no git process, slot free');
+    assert.deepEqual(events, ['lock', 'unlock']);
+    assert.equal(await ok(['for-each-ref'], fx.bare), '');
+    assert.equal(fx.backend.stats().requests['receive-pack:aborted'], 1);
   });
 });

@@ -2,7 +2,7 @@
 // input) and report-status with and without side-band.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CommandSectionReader, FLUSH, pkt, PktError, reportStatus } from '../../src/git/pktline.js';
+import { CommandSectionReader, FLUSH, pkt, PktError, reportStatus, unpackStatus } from '../../src/git/pktline.js';
 
 const A = 'a'.repeat(40);
 const B = 'b'.repeat(40);
@@ -122,4 +122,12 @@ test('reportStatus: plain and side-band; reasons one line, capped at 200 bytes',
   // a report longer than one side-band packet is split (every packet ≤ 1000 bytes)
   const big = reportStatus({ unpack: 'ok', refs: Array.from({ length: 50 }, (_, i) => ({ ref: `refs/heads/b${i}`, ng: long })), sideband: true });
   for (const x of lines(big)) if (x) assert.ok(x.length + 4 <= 1000);
+});
+
+test('unpackStatus reads the unpack line, plain or side-band (progress in band 2 ignored)', () => {
+  const refs = [{ ref: 'refs/heads/main' }];
+  assert.equal(unpackStatus(reportStatus({ unpack: 'ok', refs, sideband: false }), false), 'ok');
+  assert.equal(unpackStatus(reportStatus({ unpack: 'ok', refs, sideband: true, summary: 'unpack lies here' }), true), 'ok');
+  assert.equal(unpackStatus(reportStatus({ unpack: 'index-pack abnormal exit', refs, sideband: true }), true), 'index-pack abnormal exit');
+  assert.equal(unpackStatus(Buffer.from('0000'), false), undefined);
 });
