@@ -1,10 +1,11 @@
-// The grasp-relay CLI dispatcher: one file per command (start, import, export, status).
+// The grasp-relay CLI dispatcher: one file per command (start, import, export, status, resync, repo).
 // Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.
 import { ConfigError } from '../config/load.js';
 import { StartupError } from '../main.js';
 import { parseArgs } from './args.js';
 import { cmdExport } from './export.js';
 import { cmdImport } from './import.js';
+import { cmdRepo, REPO_USAGE } from './repo.js';
 import { cmdResync } from './resync.js';
 import { cmdStart } from './start.js';
 import { cmdStatus } from './status.js';
@@ -21,6 +22,8 @@ commands:
 
   resync [--relay URL]      force a full resync of one sync peer (or all) and show progress
          [--no-wait] [--timeout S]  (needs GRASP_RELAY_ADMIN_TOKEN, set for the relay too)
+
+${REPO_USAGE}
 
 environment: GRASP_RELAY_<SECTION>_<KEY> overrides any config key (see docs/configuration.md)`;
 
@@ -39,6 +42,8 @@ export async function main(argv: string[]): Promise<number> {
         return await cmdStatus(args);
       case 'resync':
         return await cmdResync(args);
+      case 'repo':
+        return await cmdRepo(args);
       case 'help':
       case '--help':
         console.log(USAGE);

@@ -37,6 +37,8 @@ export interface GateDeps {
   purgatoryMs: number;
   releaseTimeoutMs: number;
   log: Logger;
+  /** record (a time) or clear (undefined) that R stopped being hosted: it is served read-only for a while */
+  retire(r: RepoId, at: number | undefined): Promise<void>;
   /** an event entered purgatory: schedule a hunt for its data (GRASP-02 git sync) */
   hunt?(event: NostrEvent, origin: Origin): void;
 }
@@ -96,9 +98,20 @@ export class GitGate {
     // hosting is judged on this new version (it may drop or add the service)
     const hostedNow = view.hosted(r.owner, r.d);
     const hosting = view.classifyAnnouncement(ev);
-    if (hosting === 'none') return STORE; // a maintainer's own announcement, or one that dropped the service
+    if (hosting === 'none') {
+      // a maintainer's own announcement, or one that dropped the service: a repository hosted
+      // until now is retired (served read-only for git.retiredDays, then trashed)
+      if (hostedNow === undefined || hostedNow.hosting === 'retired' || !repos.exists(r)) return STORE;
+      return { action: 'store', after: () => this.deps.retire(r, this.deps.now()) };
+    }
     if (stored !== undefined) {
-      return { action: 'store', after: async () => repos.withLock(r, async () => (repos.exists(r) ? undefined : repos.create(r))) };
+      return {
+        action: 'store',
+        after: async () => {
+          if (hostedNow?.hosting === 'retired') await this.deps.retire(r, undefined);
+          await repos.withLock(r, async () => (repos.exists(r) ? undefined : repos.create(r)));
+        },
+      };
     }
     const held = purgatory.forD(r.d).find((e) => e.event.kind === KIND_ANNOUNCEMENT && e.event.pubkey === r.owner);
     if (held !== undefined && !isNewer(ev, held.event)) return STORE; // the older version: the store will refuse it

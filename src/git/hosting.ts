@@ -20,8 +20,18 @@ export interface HostedRepo extends RepoId {
   announcement: NostrEvent;
   /** true while that announcement waits in purgatory */
   inPurgatory: boolean;
-  /** read-write or archive (read-only) */
-  hosting: Exclude<Hosting, 'none'>;
+  /**
+   * read-write; archive (GRASP-05, read-only); or retired: the owner's announcement stopped
+   * listing this service, and the repository is still served read-only for git.retiredDays
+   */
+  hosting: Exclude<Hosting, 'none'> | 'retired';
+}
+
+/** When repositories were retired (the store's meta area keeps it), and for how long they are served. */
+export interface RetiredMarks {
+  at(r: RepoId): number | undefined;
+  windowMs: number;
+  now(): number;
 }
 
 export class HostingView {
@@ -29,6 +39,7 @@ export class HostingView {
     private readonly store: StoreReader,
     private readonly purgatory: PurgatoryReader,
     private readonly classify: (announcement: NostrEvent) => Hosting,
+    private readonly retired?: RetiredMarks,
   ) {}
 
   /** read-write, archive (read-only) or not hosted, judged on this announcement alone */
@@ -65,16 +76,20 @@ export class HostingView {
     }
     if (ann === undefined) return undefined;
     const hosting = this.classify(ann);
-    if (hosting === 'none') return undefined;
+    if (hosting === 'none') {
+      const at = this.retired?.at({ owner, d });
+      if (at === undefined || this.retired!.now() - at >= this.retired!.windowMs) return undefined;
+      return { owner, d, announcement: ann, inPurgatory, hosting: 'retired' };
+    }
     return { owner, d, announcement: ann, inPurgatory, hosting };
   }
 
-  /** Every hosted repository of identifier d. */
+  /** Every hosted repository of identifier d that takes new data (retired ones are only served). */
   reposOf(d: string): HostedRepo[] {
     const out: HostedRepo[] = [];
     for (const owner of this.announcements(d).keys()) {
       const h = this.hosted(owner, d);
-      if (h !== undefined) out.push(h);
+      if (h !== undefined && h.hosting !== 'retired') out.push(h);
     }
     return out;
   }

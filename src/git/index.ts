@@ -46,7 +46,7 @@ export interface RepoStatus {
   head?: string;
   bytes: number;
   purgatory: boolean;
-  hosting: 'hosted' | 'archived';
+  hosting: 'hosted' | 'archived' | 'retired';
 }
 
 export interface GitService {
@@ -87,7 +87,20 @@ export async function openGit(config: Config, deps: GitDeps): Promise<GitService
   const root = cfg.dataDir !== '' ? cfg.dataDir : join(config.store.dataDir, 'git');
   const repos = await Repos.open({ root, binary: cfg.binary, log: log.child({ mod: 'git-repos' }), packThreads: cfg.packThreads });
   const purgatory = store.purgatory;
-  const view = new HostingView(store, purgatory, createHostingRules(config));
+  // repositories whose announcement stopped listing this service: key → when (meta survives restarts)
+  const RETIRED_META = 'git:retired';
+  const retired = new Map<string, number>(Object.entries(store.getMeta<Record<string, number>>(RETIRED_META) ?? {}));
+  const retiredMs = cfg.retiredDays * 86_400_000;
+  const retire = async (r: RepoId, at: number | undefined): Promise<void> => {
+    if (at === undefined) retired.delete(repoKey(r));
+    else retired.set(repoKey(r), at);
+    await store.putMeta(RETIRED_META, Object.fromEntries(retired));
+  };
+  const view = new HostingView(store, purgatory, createHostingRules(config), {
+    at: (r) => retired.get(repoKey(r)),
+    windowMs: retiredMs,
+    now: () => clock.now(),
+  });
   const counters: GitCounters = { releases: {}, refusedPushes: {}, pushes: 0 };
   let releaseFn: ((event: NostrEvent, raw: string, origin: Origin) => Promise<InsertResult>) | undefined;
   const releaser = new Releaser({
@@ -113,6 +126,7 @@ export async function openGit(config: Config, deps: GitDeps): Promise<GitService
     purgatoryMs: cfg.purgatoryMinutes * 60_000,
     releaseTimeoutMs: cfg.releaseTimeoutSeconds * 1000,
     log: log.child({ mod: 'git-gate' }),
+    retire,
   });
   const backend = new GitBackend({ runtime: repos.runtime, config: cfg, log: log.child({ mod: 'git-http' }), clock });
   const hosts: HostSpec[] = config.service.hosts.map((h) => parseHostSpec(h)).filter((h): h is HostSpec => h !== undefined);
@@ -134,6 +148,7 @@ export async function openGit(config: Config, deps: GitDeps): Promise<GitService
       const held = new Set([...oids].filter((o) => !missing.has(o)));
       let readOnly: string | undefined;
       if (r.hosting === 'archived') readOnly = 'this repository is archived here (read-only): push to the servers its announcement lists';
+      else if (r.hosting === 'retired') readOnly = 'this repository no longer lists this server: it is read-only here until it is removed';
       else if (cfg.maxRepoBytes > 0 && (await repos.size(r)) >= cfg.maxRepoBytes) readOnly = `repository is over this server's size limit (${cfg.maxRepoBytes} bytes)`;
       const key = repoKey(r);
       const decision = authorize({
@@ -212,8 +227,8 @@ export async function openGit(config: Config, deps: GitDeps): Promise<GitService
     const { dormant } = await sweepPurgatory(purgatory, now, { dormantMs });
     for (const e of dormant) await gate.trash({ owner: e.event.pubkey, d: e.d[0] ?? '' });
     for (const rec of purgatory.dueNostrRefs(now, cfg.nostrRefTtlMinutes * 60_000)) {
-      const [owner, ...rest] = rec.repoKey.split('/');
-      const r: RepoId = { owner: owner ?? '', d: rest.join('/') };
+      const slash = rec.repoKey.indexOf('/');
+      const r: RepoId = { owner: rec.repoKey.slice(0, slash), d: rec.repoKey.slice(slash + 1) };
       await repos.withLock(r, async () => {
         const ref = `refs/nostr/${rec.id}`;
         if (repos.exists(r)) {
@@ -223,7 +238,14 @@ export async function openGit(config: Config, deps: GitDeps): Promise<GitService
         await purgatory.deleteNostrRef(rec.repoKey, rec.id);
       });
     }
-    await repos.sweepTrash(now, cfg.retiredDays * 86_400_000);
+    for (const [key, at] of [...retired]) {
+      if (now - at < retiredMs) continue;
+      const slash = key.indexOf('/');
+      const r: RepoId = { owner: key.slice(0, slash), d: key.slice(slash + 1) };
+      if (view.hosted(r.owner, r.d) === undefined) await gate.trash(r);
+      await retire(r, undefined);
+    }
+    await repos.sweepTrash(now, retiredMs);
   };
   let timer: TimerHandle | undefined;
   let closed = false;

@@ -128,3 +128,46 @@ describe('clients as they are', () => {
     assert.equal(rp[rp.length - 1], null);
   });
 });
+
+test('git and Node only: grasp-relay repo key / announce / state, then git push and clone back (the README walk-through)', async () => {
+  const { spawn } = await import('node:child_process');
+  const bin = new URL('../../../../bin/grasp-relay.js', import.meta.url).pathname;
+  const run = (args: string[], env: Record<string, string>, cwd?: string): Promise<{ code: number | null; stdout: string; stderr: string }> =>
+    new Promise((resolve) => {
+      const clean: Record<string, string> = {};
+      for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('GRASP_RELAY_') && k !== 'NOSTR_SECRET_KEY') clean[k] = v;
+      const c = spawn(process.execPath, [bin, ...args], { env: { ...clean, ...env }, ...(cwd !== undefined ? { cwd } : {}) });
+      let stdout = '';
+      let stderr = '';
+      c.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+      c.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+      c.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+  const relay = await startGitRelay();
+  try {
+    const key = await run(['repo', 'key'], {});
+    assert.equal(key.code, 0, key.stderr);
+    const sk = key.stdout.trim();
+    assert.match(sk, /^[0-9a-f]{64}$/);
+    const env = { NOSTR_SECRET_KEY: sk };
+    const ann = await run(['repo', 'announce', 'hello', '--relay', relay.url], env);
+    assert.equal(ann.code, 0, ann.stderr + ann.stdout);
+    assert.match(ann.stdout, /accepted: purgatory/);
+    const url = /clone URL: (\S+)/.exec(ann.stdout)![1]!;
+    const work = await workTree();
+    await commitFile(work, 'README', 'hello\n');
+    const st = await run(['repo', 'state', 'hello', '--relay', relay.url], env, work);
+    assert.equal(st.code, 0, st.stderr + st.stdout);
+    assert.ok(st.stdout.includes(`git push ${url} main`), st.stdout);
+    const p = await git(['push', url, 'main'], { cwd: work });
+    assert.equal(p.code, 0, p.stderr);
+    const copy = join(await workTree(), 'copy');
+    await gitOk(['clone', '-q', url, copy]);
+    assert.equal(await gitOk(['rev-parse', 'HEAD'], { cwd: copy }), await gitOk(['rev-parse', 'HEAD'], { cwd: work }));
+    const noKey = await run(['repo', 'announce', 'x', '--relay', relay.url], {});
+    assert.equal(noKey.code, 2);
+    assert.match(noKey.stderr, /NOSTR_SECRET_KEY/);
+  } finally {
+    await relay.destroy();
+  }
+});

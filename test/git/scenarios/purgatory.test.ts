@@ -126,3 +126,36 @@ test('17: deleting a purgatory state (by e, and by a) leaves nothing to authoris
     await relay.destroy();
   }
 });
+
+test('retired: an announcement that drops this service leaves the repository read-only for git.retiredDays, then 404', async () => {
+  const clock = new ManualClock();
+  const relay = await startGitRelay({ git: { retiredDays: 7 } }, { clock });
+  try {
+    const client = await TestClient.connect(relay.url);
+    assert.equal((await client.publish(announcement(owner, 'retiring', relay))).ok, true);
+    const url = relay.repoUrl(owner, 'retiring');
+    const work = await workTree(url);
+    const a = await commitFile(work, 'a.txt', 'before\n');
+    assert.equal((await client.publish(stateEvent(owner, 'retiring', { 'refs/heads/main': a }))).ok, true);
+    assert.equal((await push(work, 'main')).code, 0);
+    // the owner moves the repository elsewhere
+    const moved = sign(owner, {
+      kind: 30617,
+      tags: [['d', 'retiring'], ['clone', 'https://elsewhere.example/retiring.git'], ['relays', 'wss://elsewhere.example']],
+    });
+    const ok = await client.publish(moved);
+    assert.equal(ok.ok, true, ok.message);
+    assert.equal((await lsRemote(url)).get('refs/heads/main'), a, 'still served');
+    const b = await commitFile(work, 'a.txt', 'after\n');
+    assert.equal((await client.publish(stateEvent(owner, 'retiring', { 'refs/heads/main': b }))).ok, true);
+    const r = await push(work, 'main');
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr + r.stdout, /no longer lists this server/);
+    clock.advance(7 * 24 * HOUR + MIN);
+    await relay.git!.sweep();
+    assert.equal(await infoRefs(url), 404);
+    await client.close();
+  } finally {
+    await relay.destroy();
+  }
+});
