@@ -180,14 +180,8 @@ export class GitGate {
     await releaser.fanOut({ ...fan, state: st }, origin);
   }
 
-  /** Wait for `work` at most releaseTimeoutMs (it goes on in the background after that). */
-  private async bounded(work: Promise<void>): Promise<void> {
-    const { log, releaseTimeoutMs } = this.deps;
-    const guarded = work.catch((e: unknown) => log.error({ err: e }, 'aligning repositories failed'));
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, releaseTimeoutMs)));
-    await Promise.race([guarded, late]);
-    clearTimeout(timer);
+  private bounded(work: Promise<void>): Promise<void> {
+    return bounded(work, this.deps.releaseTimeoutMs, this.deps.log);
   }
 
   // ---- 1618 / 1619 -------------------------------------------------------------------------
@@ -272,4 +266,12 @@ export class GitGate {
       await purgatory.deleteNostrRef(repoKey(r), id);
     });
   }
+}
+
+/** Wait for `work` at most `ms` (it goes on in the background after that); its errors are logged. */
+export async function bounded(work: Promise<void>, ms: number, log: Logger): Promise<void> {
+  const guarded = work.catch((e: unknown) => log.error({ err: e }, 'aligning repositories failed'));
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([guarded, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }

@@ -10,12 +10,11 @@ import type { Logger } from '../log.js';
 import type { NostrEvent } from '../nostr/event.js';
 import { createHostingRules, parseHostSpec, tagValues, urlIsService, type HostSpec, type Origin } from '../policy/index.js';
 import type { HttpRequest, StreamHandler, StreamResponse } from '../relay/transport.js';
-import type { PurgatoryEntry } from '../store/purgatory.js';
 import { sweepPurgatory } from '../store/purgatory.js';
 import type { InsertResult, Store } from '../store/types.js';
 import { authorize, type RefusalCode } from './authorize.js';
 import { GitBackend, type PushDecision, type PushHooks } from './backend.js';
-import { GitGate } from './gate.js';
+import { bounded, GitGate } from './gate.js';
 import { gitVersion } from './gitproc.js';
 import { HostingView, type HostedRepo } from './hosting.js';
 import { renderNotFound, renderRepoPage, webClientLinks } from './landing.js';
@@ -305,13 +304,3 @@ export async function openGit(config: Config, deps: GitDeps): Promise<GitService
     },
   };
 }
-
-/** Wait for `work` at most `ms` (it goes on in the background after that); errors are logged. */
-async function bounded(work: Promise<void>, ms: number, log: Logger): Promise<void> {
-  const guarded = work.catch((e: unknown) => log.error({ err: e }, 'fan-out failed'));
-  let t: NodeJS.Timeout | undefined;
-  await Promise.race([guarded, new Promise<void>((r) => (t = setTimeout(r, ms)))]);
-  clearTimeout(t);
-}
-
-export type { PurgatoryEntry };
