@@ -29,7 +29,11 @@ COPY --from=build --chown=root:root /src/node_modules ./node_modules
 COPY --from=build --chown=root:root /src/dist ./dist
 COPY --from=build --chown=root:root /src/bin ./bin
 COPY --from=build --chown=root:root /src/config ./config
-RUN mkdir -p /data && chown node:node /data
+# git (Debian's package, 2.39+) serves the hosted repositories; nothing else is added
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends git \
+ && rm -rf /var/lib/apt/lists/* \
+ && mkdir -p /data && chown node:node /data
 USER node
 VOLUME ["/data"]
 EXPOSE 7777

@@ -40,6 +40,10 @@ test('Dockerfile: build on node:20-bookworm with npm ci, run on node:20-bookworm
   const runtime = ins.slice(lastFrom);
   const user = runtime.filter((i) => i.op === 'USER').map((i) => i.args);
   assert.deepEqual(user, ['node']);
+  assert.ok(
+    runtime.some((i) => i.op === 'RUN' && /apt-get install -y --no-install-recommends git\b/.test(i.args) && /rm -rf \/var\/lib\/apt\/lists/.test(i.args)),
+    'the runtime image installs git (the git half) and drops the apt lists',
+  );
   assert.ok(runtime.some((i) => i.op === 'VOLUME' && i.args.includes('/data')));
   assert.ok(runtime.some((i) => i.op === 'EXPOSE' && i.args === '7777'));
   const env = runtime.filter((i) => i.op === 'ENV').map((i) => i.args).join(' ');
