@@ -55,6 +55,8 @@ export interface Ingest {
   release(event: NostrEvent, raw: string, origin: Origin): Promise<InsertResult>;
   /** called after an event is durably stored (any origin) */
   onAccepted(listener: (event: NostrEvent, origin: Origin) => void): () => void;
+  /** called after an event entered purgatory (any origin): sync learns the relays of a held announcement */
+  onHeld(listener: (event: NostrEvent, origin: Origin) => void): () => void;
   /** counters by outcome since start */
   readonly counts: Readonly<Record<IngestOutcome, number>>;
   /** refusals since start by reason: the policy's reject code, or the store's / validator's reason */
@@ -96,6 +98,7 @@ export function createIngest(deps: IngestDeps): Ingest {
   const overlay = gate === undefined ? store : withPurgatory(store, purgatory);
   const policyView = (kind: number): StoreReader => (kind === KIND_ANNOUNCEMENT || kind === KIND_STATE || kind === 5 ? overlay : store);
   const listeners = new Set<(event: NostrEvent, origin: Origin) => void>();
+  const heldListeners = new Set<(event: NostrEvent, origin: Origin) => void>();
   const counts: Record<IngestOutcome, number> = {
     stored: 0,
     ephemeral: 0,
@@ -185,8 +188,9 @@ export function createIngest(deps: IngestDeps): Ingest {
     if (entry !== undefined) {
       try {
         gate.held?.(entry);
+        for (const l of heldListeners) l(event, origin);
       } catch (e) {
-        log.error({ err: e }, 'gate.held failed');
+        log.error({ err: e }, 'a purgatory listener failed');
       }
     }
     return { ok: true, duplicate: false, message: g.message };
@@ -295,6 +299,10 @@ export function createIngest(deps: IngestDeps): Ingest {
     onAccepted(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
+    },
+    onHeld(listener) {
+      heldListeners.add(listener);
+      return () => heldListeners.delete(listener);
     },
     async drain() {
       while (inFlight.size > 0) await Promise.allSettled([...inFlight]);

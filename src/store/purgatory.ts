@@ -48,6 +48,8 @@ export interface Purgatory {
   extend(id: string, expiresAt: number, dormant?: boolean): Promise<void>;
   /** entries with expiresAt <= now */
   due(now: number): PurgatoryEntry[];
+  /** every entry (a scan: for start-up, where purgatory is small) */
+  all(): PurgatoryEntry[];
   /** remove and remember the id as expired at `at` */
   expire(id: string, at: number): Promise<void>;
   expiredAt(id: string): number | undefined;
@@ -245,6 +247,10 @@ export class LmdbPurgatory implements Purgatory {
       if (v.expiresAt <= now) out.push(this.toEntry(key.toString('hex'), v));
     }
     return out;
+  }
+
+  all(): PurgatoryEntry[] {
+    return this.due(Number.POSITIVE_INFINITY);
   }
 
   expire(id: string, at: number): Promise<void> {

@@ -88,7 +88,14 @@ export class SyncEngine {
     if (this.started) return;
     this.started = true;
     this.targets.loadFromStore(this.d.store);
-    this.unsubscribe = this.d.ingest.onAccepted((ev) => this.onAccepted(ev));
+    // an announcement waiting in purgatory names relays too: its state must be able to arrive (git.md §2.4)
+    for (const e of this.d.store.purgatory.all()) if (e.event.kind === 30617 && !e.dormant) this.targets.onEvent(e.event);
+    const offAccepted = this.d.ingest.onAccepted((ev) => this.onAccepted(ev));
+    const offHeld = this.d.ingest.onHeld((ev) => ev.kind === 30617 && this.onAccepted(ev));
+    this.unsubscribe = () => {
+      offAccepted();
+      offHeld();
+    };
     this.reconcilePeers();
     this.d.log.info({ peers: this.peers.size }, 'sync started');
   }

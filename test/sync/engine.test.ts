@@ -224,3 +224,21 @@ test('ids held in purgatory (git.md §2.4) count as held: never fetched into the
   assert.equal(store.has(held.id), false);
   assert.equal(seen.has(held.id), false, 'the held id never reached the write path');
 });
+
+test('an announcement held in purgatory (git.md §2.4) makes its relays sync targets, so its state can arrive', async () => {
+  const fake = await FakePeer.start();
+  fakes.push(fake);
+  fake.behaviour = { neg: 'neg-err', req: 'ok', ignoreFilters: false, maxPerReq: 50 };
+  const repo = repository(keypair('held-ann'), 'held', { services: [SELF], relays: [fake.url] });
+  const st = repo.rest.find((e) => e.kind === 30618)!;
+  fake.events.push(st);
+  const seen = new Set<string>();
+  const { store, engine } = setup({}, { policy: (ev) => (seen.add(ev.id), { action: 'accept' }) });
+  store.heldAnnouncements.push(repo.announcement);
+  await engine.start();
+  assert.deepEqual(
+    engine.status().peers.map((p) => p.url),
+    [fake.url],
+  );
+  await waitFor(() => seen.has(st.id), 5000, 'the state of the held announcement');
+});

@@ -13,7 +13,13 @@ export class MemStore {
   readonly meta = new Map<string, unknown>();
   /** ids the sync engine must treat as held (as if in purgatory) */
   readonly held = new Set<string>();
-  readonly purgatory = { has: (id: string): boolean => this.held.has(id), expiredAt: (): number | undefined => undefined };
+  /** announcements held in purgatory (the engine syncs the relays they name) */
+  readonly heldAnnouncements: NostrEvent[] = [];
+  readonly purgatory = {
+    has: (id: string): boolean => this.held.has(id),
+    expiredAt: (): number | undefined => undefined,
+    all: () => this.heldAnnouncements.map((event) => ({ id: event.id, event, dormant: false })),
+  };
   has(id: string): boolean {
     return this.events.has(id);
   }
@@ -50,6 +56,7 @@ export class MemStore {
 export type MemPolicy = (event: NostrEvent, store: MemStore) => PolicyDecision;
 
 export function memIngest(store: MemStore, policy: MemPolicy = () => ({ action: 'accept' })): Ingest & { submitted: number } {
+  const heldListeners = new Set<(e: NostrEvent, origin: 'client' | 'sync') => void>();
   const listeners = new Set<(e: NostrEvent, origin: 'client' | 'sync') => void>();
   const ingest = {
     submitted: 0,
@@ -59,6 +66,10 @@ export function memIngest(store: MemStore, policy: MemPolicy = () => ({ action: 
     onAccepted(l: (e: NostrEvent, origin: 'client' | 'sync') => void) {
       listeners.add(l);
       return () => listeners.delete(l);
+    },
+    onHeld(l: (e: NostrEvent, origin: 'client' | 'sync') => void) {
+      heldListeners.add(l);
+      return () => heldListeners.delete(l);
     },
     async submit(event: NostrEvent, raw: string, origin: 'client' | 'sync'): Promise<IngestResult> {
       ingest.submitted++;
