@@ -11,6 +11,7 @@ import { silentLogger } from '../../src/log.js';
 import { startRelay, type RelayHandle } from '../../src/main.js';
 import type { NostrEvent } from '../../src/nostr/event.js';
 import { generateNotes } from '../generator.js';
+import { FanoutDriver, type FanoutRunResult } from './fanout-host.js';
 
 export type HostConfigOverrides = { [S in keyof Config]?: Partial<Config[S]> };
 
@@ -55,6 +56,8 @@ export type HostRequest =
   | { id: number; cmd: 'load'; notes: number; seed: number; inFlight: number }
   | { id: number; cmd: 'stats' }
   | { id: number; cmd: 'resetPeak' }
+  | { id: number; cmd: 'fanoutPrepare'; events: string[] }
+  | { id: number; cmd: 'fanoutRun'; mode: 'relay' | 'raw'; chunk: number }
   | { id: number; cmd: 'close' };
 
 export type HostReply = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: string };
@@ -96,6 +99,7 @@ function rssSplit(): { rssAnonMB: number; rssFileMB: number } {
 }
 
 let relay: RelayHandle | undefined;
+let fanout: FanoutDriver | undefined;
 let dataDir: string | undefined;
 let ownDir = false;
 let peakRss = 0;
@@ -186,10 +190,20 @@ async function handle(req: HostRequest): Promise<unknown> {
       };
       return stats;
     }
+    case 'fanoutPrepare':
+      if (!relay) throw new Error('relay not started');
+      fanout = new FanoutDriver(relay.live);
+      return fanout.prepare(req.events);
+    case 'fanoutRun': {
+      if (!fanout) throw new Error('fanoutPrepare first');
+      const r: FanoutRunResult = await fanout.run(req.mode, req.chunk);
+      return r;
+    }
     case 'resetPeak':
       peakRss = process.memoryUsage.rss();
       return null;
     case 'close': {
+      fanout = undefined;
       await relay?.close();
       relay = undefined;
       if (ownDir && dataDir) rmSync(dataDir, { recursive: true, force: true });
