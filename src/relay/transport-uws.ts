@@ -12,6 +12,7 @@
 // that restart a relay on the same port pick a fixed port or use the ws transport.
 import { createRequire } from 'node:module';
 import type * as UWS from 'uWebSockets.js';
+import { scheduleFlush } from './send-batch.js';
 import {
   forwardedIp,
   statusLine,
@@ -69,13 +70,32 @@ export function createUwsTransport(opts: TransportOptions, cb: TransportCallback
     open(ws) {
       open.add(ws);
       const data = ws.getUserData();
+      // frames queued in this burst, written under one cork (send-batch.ts)
+      let pending: string[] = [];
+      let pendingChars = 0;
+      const flush = (): void => {
+        const list = pending;
+        pending = [];
+        pendingChars = 0;
+        if (data.closed || list.length === 0) return;
+        ws.cork(() => {
+          // a send past maxBackpressure closes the socket (closeOnBackpressureLimit) at once
+          for (let i = 0; i < list.length && !data.closed; i++) ws.send(list[i]!, false, false);
+        });
+        if (!data.closed && ws.getBufferedAmount() === 0) data.handler?.drain();
+      };
       const socket: Socket = {
         ip: data.ip,
         send(text) {
-          if (!data.closed) ws.send(text, false, false);
+          if (data.closed) return;
+          if (pending.length === 0) scheduleFlush(flush);
+          pending.push(text);
+          pendingChars += text.length;
         },
-        bufferedAmount: () => (data.closed ? 0 : ws.getBufferedAmount()),
+        bufferedAmount: () => (data.closed ? 0 : pendingChars + ws.getBufferedAmount()),
         close(code, reason) {
+          if (data.closed) return;
+          flush();
           if (data.closed) return;
           data.closed = true;
           ws.end(code, reason);
