@@ -317,12 +317,16 @@ async function limitRun(
   transport: 'uws' | 'ws',
   rounds: number,
   chunk: number,
+  frames: 'bytes' | 'string',
 ): Promise<LimitResult> {
   const relay = await spawnRelay({ policy: { mode: 'open' }, server: { transport } });
   try {
     const clients = await Promise.all(Array.from({ length: Math.min(connections, subs.length) }, () => LoadClient.connect(relay.info.url)));
     await Promise.all(subs.map((filters, i) => clients[i % clients.length]!.req(`s${i}`, filters.map((f) => JSON.stringify(f)), true)));
-    const perRound = await relay.fanoutPrepare(events.map((e) => e.raw));
+    const perRound = await relay.fanoutPrepare(
+      events.map((e) => e.raw),
+      frames === 'bytes',
+    );
     const index = new Map<string, number>();
     events.forEach((e, i) => index.set(e.id, i));
     let idx = new Uint32Array(perRound);
@@ -505,6 +509,8 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   const limitEvents = Math.min(bulk.length, args.num('limit-events', 2000, 300));
   const rounds = args.num('rounds', 3, 1);
   const chunk = args.num('chunk', 50);
+  // the raw loop's precomputed frames: UTF-8 buffers (the transports' cheapest input) or strings
+  const rawFrames = args.str('raw-frames', 'bytes') === 'string' ? 'string' : 'bytes';
   const limits: LimitResult[] = [];
   if (!args.bool('skip-limit')) {
     const rawLimit = toRawEvents(bulk.slice(0, limitEvents));
@@ -512,7 +518,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
       if (t !== 'uws' && t !== 'ws') throw new Error(`--transports expects uws and/or ws, got ${JSON.stringify(t)}`);
       for (const n of limitSubs) {
         progress(`fanout: transport limit, ${t}, ${n} subscriptions over ${connections} connections, ${limitEvents} events × ${rounds} rounds`);
-        const l = await limitRun(buildSubs(n, all, seed), connections, rawLimit, t, rounds, chunk);
+        const l = await limitRun(buildSubs(n, all, seed), connections, rawLimit, t, rounds, chunk, rawFrames);
         limits.push(l);
         rows.push({
           metric: `fan-out ${t}: ${n} subs, ${limitEvents} events vs raw send loop`,
@@ -553,7 +559,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     command: `node dist/bench/fanout.js ${argv.join(' ')}`.trim(),
     startedAt: started.toISOString(),
     seconds: round((Date.now() - started.getTime()) / 1000, 1),
-    params: { events: bulk.length, latencyEvents: latSet.length, subs: subCount, connections, inFlight, seed, transport: transportArg(args), limitSubs: limitSubs.join(','), transports: transports.join(','), limitEvents, rounds, chunk },
+    params: { events: bulk.length, latencyEvents: latSet.length, subs: subCount, connections, inFlight, seed, transport: transportArg(args), limitSubs: limitSubs.join(','), transports: transports.join(','), limitEvents, rounds, chunk, rawFrames },
     rows,
     extra: {
       limits,

@@ -3,8 +3,8 @@
 //  - the relay's live path: `live.fanOut(event, raw)` (index match, framing, backpressure check,
 //    transport send), exactly what ingest calls after a durable write, or
 //  - the raw loop: the transport's own limit: every (socket, frame) pair precomputed (the frames
-//    flat strings, the sockets those of the subscriptions the index matched), sent with the
-//    transport's send and nothing else,
+//    UTF-8 buffers, or flat strings; the sockets those of the subscriptions the index matched),
+//    sent with the transport's send and nothing else,
 // in chunks of `chunk` events per macrotask (as a write batch resolves many inserts at once).
 // Trigger times are wall-clock ms (timeOrigin + now), comparable with the parent's receive times.
 import type { LiveSubscription, SubscriptionIndex } from '../../src/live/subscription-index.js';
@@ -21,7 +21,7 @@ export interface FanoutRunResult {
 
 /** What the raw loop sends to: a subscription's connection, reached through its public send. */
 interface SendTarget {
-  send(text: string): void;
+  send(text: string | Uint8Array): void;
 }
 
 function targetOf(sub: LiveSubscription): SendTarget {
@@ -39,12 +39,12 @@ export class FanoutDriver {
   private events: NostrEvent[] = [];
   private raws: string[] = [];
   private targets: SendTarget[][] = [];
-  private frames: string[][] = [];
+  private frames: Array<Array<string | Uint8Array>> = [];
 
   constructor(private readonly live: SubscriptionIndex) {}
 
   /** Parse the events and precompute the raw loop's (target, frame) pairs; returns deliveries per round. */
-  prepare(raws: readonly string[]): number {
+  prepare(raws: readonly string[], bytes: boolean): number {
     this.raws = raws.map(flat);
     this.events = this.raws.map((r) => JSON.parse(r) as NostrEvent);
     this.targets = [];
@@ -53,7 +53,12 @@ export class FanoutDriver {
     for (let i = 0; i < this.events.length; i++) {
       const subs = this.live.match(this.events[i]!);
       this.targets.push(subs.map(targetOf));
-      this.frames.push(subs.map((s) => flat(`["EVENT",${JSON.stringify((s as unknown as { subId: string }).subId)},${this.raws[i]}]`)));
+      this.frames.push(
+        subs.map((s) => {
+          const frame = `["EVENT",${JSON.stringify((s as unknown as { subId: string }).subId)},${this.raws[i]}]`;
+          return bytes ? Buffer.from(frame, 'utf8') : flat(frame);
+        }),
+      );
       total += subs.length;
     }
     return total;

@@ -56,7 +56,7 @@ export type HostRequest =
   | { id: number; cmd: 'load'; notes: number; seed: number; inFlight: number }
   | { id: number; cmd: 'stats' }
   | { id: number; cmd: 'resetPeak' }
-  | { id: number; cmd: 'fanoutPrepare'; events: string[] }
+  | { id: number; cmd: 'fanoutPrepare'; events: string[]; bytes: boolean }
   | { id: number; cmd: 'fanoutRun'; mode: 'relay' | 'raw'; chunk: number }
   | { id: number; cmd: 'close' };
 
@@ -193,7 +193,7 @@ async function handle(req: HostRequest): Promise<unknown> {
     case 'fanoutPrepare':
       if (!relay) throw new Error('relay not started');
       fanout = new FanoutDriver(relay.live);
-      return fanout.prepare(req.events);
+      return fanout.prepare(req.events, req.bytes);
     case 'fanoutRun': {
       if (!fanout) throw new Error('fanoutPrepare first');
       const r: FanoutRunResult = await fanout.run(req.mode, req.chunk);

@@ -18,8 +18,9 @@ export interface RelayProc {
   load(notes: number, seed: number, inFlight?: number): Promise<HostLoaded>;
   stats(): Promise<HostStats>;
   resetPeak(): Promise<void>;
-  /** fan-out bench: hand the relay these events (JSON texts); resolves with deliveries per round */
-  fanoutPrepare(events: string[]): Promise<number>;
+  /** fan-out bench: hand the relay these events (JSON texts), the raw loop's frames as UTF-8
+   *  buffers or as strings; resolves with deliveries per round */
+  fanoutPrepare(events: string[], bytes: boolean): Promise<number>;
   /** fan-out bench: push them through the relay's live path or the raw send loop */
   fanoutRun(mode: 'relay' | 'raw', chunk: number): Promise<FanoutRunResult>;
   /** close the relay (deleting a temp data dir) and wait for the process to exit */
@@ -81,7 +82,7 @@ export async function spawnRelay(overrides: HostConfigOverrides = {}, opts: { da
     load: (notes, seed, inFlight = 256) => call<HostLoaded>({ cmd: 'load', notes, seed, inFlight }),
     stats: () => call<HostStats>({ cmd: 'stats' }),
     resetPeak: () => call<void>({ cmd: 'resetPeak' }),
-    fanoutPrepare: (events) => call<number>({ cmd: 'fanoutPrepare', events }),
+    fanoutPrepare: (events, bytes) => call<number>({ cmd: 'fanoutPrepare', events, bytes }),
     fanoutRun: (mode, chunk) => call<FanoutRunResult>({ cmd: 'fanoutRun', mode, chunk }),
     crashed: () => exited && !closing,
     async close() {

@@ -31,6 +31,8 @@ interface UserData {
   socket?: Socket;
   /** set once uWS reports the close, or we ended the socket: never touch ws after that */
   closed?: boolean;
+  /** bytes in uWS's send buffer at the last flush or drain */
+  queued?: number;
 }
 
 const decoder = new TextDecoder();
@@ -71,8 +73,10 @@ export function createUwsTransport(opts: TransportOptions, cb: TransportCallback
       open.add(ws);
       const data = ws.getUserData();
       // frames queued in this burst, written under one cork (send-batch.ts)
-      let pending: string[] = [];
+      let pending: Array<string | Uint8Array> = [];
       let pendingChars = 0;
+      // uWS's own buffer as of the last flush or drain (a native call per send otherwise)
+      data.queued = 0;
       const flush = (): void => {
         const list = pending;
         pending = [];
@@ -82,7 +86,9 @@ export function createUwsTransport(opts: TransportOptions, cb: TransportCallback
           // a send past maxBackpressure closes the socket (closeOnBackpressureLimit) at once
           for (let i = 0; i < list.length && !data.closed; i++) ws.send(list[i]!, false, false);
         });
-        if (!data.closed && ws.getBufferedAmount() === 0) data.handler?.drain();
+        if (data.closed) return;
+        data.queued = ws.getBufferedAmount();
+        if (data.queued === 0) data.handler?.drain();
       };
       const socket: Socket = {
         ip: data.ip,
@@ -92,7 +98,7 @@ export function createUwsTransport(opts: TransportOptions, cb: TransportCallback
           pending.push(text);
           pendingChars += text.length;
         },
-        bufferedAmount: () => (data.closed ? 0 : pendingChars + ws.getBufferedAmount()),
+        bufferedAmount: () => (data.closed ? 0 : pendingChars + data.queued!),
         close(code, reason) {
           if (data.closed) return;
           flush();
@@ -109,7 +115,9 @@ export function createUwsTransport(opts: TransportOptions, cb: TransportCallback
       if (h) h.message(decoder.decode(message), message.byteLength);
     },
     drain(ws) {
-      ws.getUserData().handler?.drain();
+      const data = ws.getUserData();
+      data.queued = ws.getBufferedAmount();
+      data.handler?.drain();
     },
     close(ws) {
       open.delete(ws);

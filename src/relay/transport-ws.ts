@@ -16,6 +16,8 @@ import {
 import { serveNodeHttp } from './http-node.js';
 
 const CLOSE_GRACE_MS = 2000;
+/** every frame the relay sends is text, also when handed over as UTF-8 bytes */
+const TEXT = { binary: false } as const;
 
 export function createWsTransport(opts: TransportOptions, cb: TransportCallbacks): Transport {
   const ipOf = (req: IncomingMessage): string => {
@@ -46,14 +48,14 @@ export function createWsTransport(opts: TransportOptions, cb: TransportCallbacks
     // last frame is held back and sent at the flush with the one write callback of the burst,
     // which reports the drain once the kernel has taken everything.
     const net = (ws as unknown as { _socket: NetSocket })._socket;
-    let held: string | undefined;
+    let held: string | Uint8Array | undefined;
     const written = (err?: Error | null): void => {
       if (!err && !closed && ws.bufferedAmount === 0) handler.drain();
     };
     const flush = (): void => {
       const last = held;
       held = undefined;
-      if (last !== undefined && !closed) ws.send(last, written);
+      if (last !== undefined && !closed) ws.send(last, TEXT, written);
       net.uncork();
     };
     const socket: Socket = {
@@ -67,14 +69,14 @@ export function createWsTransport(opts: TransportOptions, cb: TransportCallbacks
         if (held === undefined) {
           net.cork();
           scheduleFlush(flush);
-        } else ws.send(held);
+        } else ws.send(held, TEXT);
         held = text;
       },
       bufferedAmount: () => ws.bufferedAmount + (held?.length ?? 0),
       close(code, reason) {
         if (closed) return;
         if (held !== undefined) {
-          ws.send(held);
+          ws.send(held, TEXT);
           held = undefined;
         }
         closed = true;
