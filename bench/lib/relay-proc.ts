@@ -18,6 +18,8 @@ export interface RelayProc {
   load(notes: number, seed: number, inFlight?: number): Promise<HostLoaded>;
   stats(): Promise<HostStats>;
   resetPeak(): Promise<void>;
+  /** two full GCs of the relay's main-thread heap */
+  gc(): Promise<void>;
   /** fan-out bench: hand the relay these events (JSON texts), the raw loop's frames as UTF-8
    *  buffers or as strings; resolves with deliveries per round */
   fanoutPrepare(events: string[], bytes: boolean): Promise<number>;
@@ -32,10 +34,12 @@ export interface RelayProc {
 const HOST = fileURLToPath(new URL('./relay-host.js', import.meta.url));
 
 export async function spawnRelay(overrides: HostConfigOverrides = {}, opts: { dataDir?: string } = {}): Promise<RelayProc> {
-  // BENCH_RELAY_CPU_PROF=<dir>: write a V8 CPU profile of the relay process (node --cpu-prof) there
+  // BENCH_RELAY_CPU_PROF=<dir>: write a V8 CPU profile of the relay process (node --cpu-prof) there;
+  // BENCH_RELAY_NODE_ARGS: more node flags for the relay process (space-separated)
   const profDir = process.env.BENCH_RELAY_CPU_PROF;
+  const extra = (process.env.BENCH_RELAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child: ChildProcess = fork(HOST, [], {
-    execArgv: profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [],
+    execArgv: [...(profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []), ...extra],
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     serialization: 'advanced',
   });
@@ -82,6 +86,7 @@ export async function spawnRelay(overrides: HostConfigOverrides = {}, opts: { da
     load: (notes, seed, inFlight = 256) => call<HostLoaded>({ cmd: 'load', notes, seed, inFlight }),
     stats: () => call<HostStats>({ cmd: 'stats' }),
     resetPeak: () => call<void>({ cmd: 'resetPeak' }),
+    gc: () => call<void>({ cmd: 'gc' }),
     fanoutPrepare: (events, bytes) => call<number>({ cmd: 'fanoutPrepare', events, bytes }),
     fanoutRun: (mode, chunk) => call<FanoutRunResult>({ cmd: 'fanoutRun', mode, chunk }),
     crashed: () => exited && !closing,
