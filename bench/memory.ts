@@ -6,7 +6,7 @@
 //    this process so the relay's heap holds only the relay), goal: anonymous within 20 MB of idle;
 //  - what one verifier worker costs (idle relays with 0, 1 and 2 workers, same run);
 //  - what one open NIP-77 session costs on the loaded relay (sessions over every stored event).
-// Run: npx tsc -p . && node dist/bench/memory.js [--events 200000] [--sessions 8]
+// Run: npx tsc -p . && node dist/bench/memory.js [--events 200000] [--sessions 4]
 //        [--data-root /dev/shm] [--transport uws|ws] [--quick]
 // `--data-root` picks where the temp LMDB lives (default: the OS temp dir); on a tmpfs the load
 // is not bound by fsync (its pages then count as shared memory, reported with the file pages).
@@ -63,7 +63,19 @@ async function openSessions(url: string, n: number): Promise<{ close(): Promise<
     });
     for (let k = 0; k < perConn && c * perConn + k < n; k++) {
       const sub = `neg${k}`;
-      opened.push(new Promise<void>((resolve) => waiting.set(sub, resolve)));
+      // a reply that never comes must not hang the bench: counted as missing after 2 minutes
+      opened.push(
+        new Promise<void>((resolve) => {
+          const timer = setTimeout(() => {
+            progress(`memory: no reply to NEG-OPEN ${sub} on connection ${c} after 120 s`);
+            resolve();
+          }, 120_000);
+          waiting.set(sub, () => {
+            clearTimeout(timer);
+            resolve();
+          });
+        }),
+      );
       const init = new NegentropyInitiator(new NegentropyStorage(buildItems([])), { frameSizeLimit: 0 });
       ws.send(JSON.stringify(['NEG-OPEN', sub, {}, init.initiate()]));
     }
@@ -91,7 +103,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   const args = parseArgs(argv);
   const started = new Date();
   const n = args.num('events', 200_000, 5_000);
-  const sessions = args.num('sessions', 8, 4);
+  const sessions = args.num('sessions', 4, 2);
   const dataRoot = args.str('data-root', tmpdir());
   const transport = transportArg(args);
   const rows: BenchRow[] = [];
