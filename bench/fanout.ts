@@ -264,41 +264,179 @@ async function liveRun(
   }
 }
 
-export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<BenchResult> {
-  const args = parseArgs(argv);
-  const started = new Date();
-  const m = args.num('events', 5000, 300);
-  const subCount = args.num('subs', 1000, 100);
-  const connections = args.num('connections', 50, 5);
-  const inFlight = args.num('inflight', 50);
-  const latencyN = args.num('latency-events', 500, 50);
-  const seed = args.num('seed', 1);
-  const rows: BenchRow[] = [];
+interface LimitRound {
+  mode: 'relay' | 'raw';
+  deliveries: number;
+  /** first trigger → last delivery received, deliveries per second */
+  deliveriesPerSec: number;
+  /** ms the relay process spent in the synchronous fan-out loops (sum over chunks) */
+  loopMs: number;
+  /** relay-process CPU (all threads) per delivery, µs */
+  cpuUsPerDelivery: number;
+  /** trigger (event entering fan-out in the relay) → delivered to the client, ms */
+  latency: Percentiles;
+}
 
-  progress(`fanout: generating ${m + latencyN} events, ${subCount} subscriptions`);
-  const all = publishSet(m + latencyN, seed);
-  // the latency phase uses events spread through the set, the rest go to the throughput phase
-  const step = Math.max(1, Math.floor(all.length / Math.max(1, latencyN)));
-  const latSet: NostrEvent[] = [];
-  const bulk: NostrEvent[] = [];
-  all.forEach((e, i) => (i % step === step - 1 && latSet.length < latencyN ? latSet : bulk).push(e));
-  const subs = buildSubs(subCount, all, seed);
+export interface LimitResult {
+  transport: 'uws' | 'ws';
+  subs: number;
+  connections: number;
+  events: number;
+  deliveriesPerRound: number;
+  rounds: LimitRound[];
+  /** medians over the rounds */
+  relay: LimitRound;
+  raw: LimitRound;
+  /** relay deliveries/s ÷ raw-loop deliveries/s (medians) */
+  ratio: number;
+  /** raw µs CPU per delivery ÷ relay's (the relay's cost against the transport's, higher is better) */
+  cpuRatio: number;
+}
 
-  progress('fanout: naive matchFilter loop vs SubscriptionIndex (in-process)');
-  const naive = naiveMatch(subs, bulk, args.num('naive-ms', 2000, 300));
-  const indexed = indexMatch(subs, bulk, naive.perEvent);
-  const latExpected = indexMatch(subs, latSet, naiveMatch(subs, latSet, 300).perEvent);
-  // expected deliveries come from the index, which was just checked against the naive loop
-  const expected = indexed.perEvent.reduce((a, b) => a + b, 0);
-  const mismatches = indexed.mismatches + latExpected.mismatches;
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? 0 : s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+/** The round whose deliveries/s is the median (latency and CPU from that same round). */
+function medianRound(rs: LimitRound[]): LimitRound {
+  const sorted = [...rs].sort((a, b) => a.deliveriesPerSec - b.deliveriesPerSec);
+  return sorted[Math.floor((sorted.length - 1) / 2)]!;
+}
+
+/**
+ * Live fan-out against the transport's own limit, in one relay process with the same sockets:
+ * `subs` live subscriptions over `connections`, then rounds alternating the raw send loop and the
+ * relay's live path (bench/lib/fanout-host.ts) over the same events, each round waiting until the
+ * client has every delivery.
+ */
+async function limitRun(
+  subs: Filter[][],
+  connections: number,
+  events: readonly RawEvent[],
+  transport: 'uws' | 'ws',
+  rounds: number,
+  chunk: number,
+  frames: 'bytes' | 'string',
+): Promise<LimitResult> {
+  const relay = await spawnRelay({ policy: { mode: 'open' }, server: { transport } });
+  try {
+    const clients = await Promise.all(Array.from({ length: Math.min(connections, subs.length) }, () => LoadClient.connect(relay.info.url)));
+    await Promise.all(subs.map((filters, i) => clients[i % clients.length]!.req(`s${i}`, filters.map((f) => JSON.stringify(f)), true)));
+    const perRound = await relay.fanoutPrepare(
+      events.map((e) => e.raw),
+      frames === 'bytes',
+    );
+    const index = new Map<string, number>();
+    events.forEach((e, i) => index.set(e.id, i));
+    let idx = new Uint32Array(perRound);
+    let at = new Float64Array(perRound);
+    let received = 0;
+    let done: (() => void) | undefined;
+    const origin = performance.timeOrigin;
+    const onLive = (_sub: string, text: string, now: number): void => {
+      const p = text.indexOf('"id":"');
+      const i = index.get(text.slice(p + 6, p + 70));
+      if (i !== undefined && received < perRound) {
+        idx[received] = i;
+        at[received] = origin + now;
+      }
+      received++;
+      if (received >= perRound) done?.();
+    };
+    for (const c of clients) c.onLive = onLive;
+    const out: LimitRound[] = [];
+    for (let r = 0; r < rounds * 2; r++) {
+      // raw first in each pair: any warm-up favours the relay's path, not the baseline
+      const mode = r % 2 === 0 ? 'raw' : 'relay';
+      received = 0;
+      idx = new Uint32Array(perRound);
+      at = new Float64Array(perRound);
+      const all = new Promise<void>((resolve) => {
+        done = resolve;
+        let seen = -1;
+        const timer = setInterval(() => {
+          if (received === seen) {
+            progress(`fanout limit (${transport}, ${subs.length} subs, ${mode}): stalled at ${received}/${perRound}`);
+            resolve();
+          }
+          seen = received;
+        }, 5000);
+        done = () => {
+          clearInterval(timer);
+          resolve();
+        };
+      });
+      const cpu0 = (await relay.stats()).cpuMs;
+      const res = await relay.fanoutRun(mode, chunk);
+      await all;
+      const cpu = (await relay.stats()).cpuMs - cpu0;
+      const n = Math.min(received, perRound);
+      const lat = new Float64Array(n);
+      let last = 0;
+      for (let k = 0; k < n; k++) {
+        lat[k] = at[k]! - res.triggers[idx[k]!]!;
+        if (at[k]! > last) last = at[k]!;
+      }
+      const seconds = (last - res.triggers[0]!) / 1000;
+      out.push({
+        mode,
+        deliveries: received,
+        deliveriesPerSec: Math.round(received / seconds),
+        loopMs: round(res.loopMs, 1),
+        cpuUsPerDelivery: round((cpu * 1000) / Math.max(1, received), 2),
+        latency: percentiles(lat),
+      });
+      // let the sockets settle between rounds
+      await new Promise((r2) => setTimeout(r2, 200));
+    }
+    await Promise.all(clients.map((c) => c.close()));
+    const relayRounds = out.filter((r) => r.mode === 'relay');
+    const rawRounds = out.filter((r) => r.mode === 'raw');
+    const relayMed = medianRound(relayRounds);
+    const rawMed = medianRound(rawRounds);
+    const cpuRelay = median(relayRounds.map((r) => r.cpuUsPerDelivery));
+    const cpuRaw = median(rawRounds.map((r) => r.cpuUsPerDelivery));
+    return {
+      transport,
+      subs: subs.length,
+      connections: clients.length,
+      events: events.length,
+      deliveriesPerRound: perRound,
+      rounds: out,
+      relay: relayMed,
+      raw: rawMed,
+      ratio: ratio(relayMed.deliveriesPerSec, rawMed.deliveriesPerSec) ?? 0,
+      cpuRatio: ratio(cpuRaw, cpuRelay) ?? 0,
+    };
+  } finally {
+    await relay.close();
+  }
+}
+
+interface E2eInput {
+  subs: Filter[][];
+  subCount: number;
+  connections: number;
+  inFlight: number;
+  bulk: NostrEvent[];
+  latSet: NostrEvent[];
+  indexed: Uint32Array;
+  latExpected: Uint32Array;
+  expected: number;
+  transport: 'uws' | 'ws';
+}
+
+/** Published over a socket through the whole write path (verify, durable store), vs 1 subscription. */
+async function endToEnd(rows: BenchRow[], inp: E2eInput): Promise<{ many: LiveRun; single: LiveRun }> {
+  const { subs, subCount, connections, inFlight, bulk, latSet, expected } = inp;
   const oneSub: Filter[][] = [[{ limit: 0 }]];
-
   progress(`fanout: live, ${subCount} subscriptions over ${connections} connections (expect ${expected} deliveries)`);
   const rawBulk = toRawEvents(bulk);
   const rawLat = toRawEvents(latSet);
-  const many = await liveRun(subs, connections, rawBulk, indexed.perEvent, rawLat, latExpected.perEvent, inFlight, transportArg(args));
+  const many = await liveRun(subs, connections, rawBulk, inp.indexed, rawLat, inp.latExpected, inFlight, inp.transport);
   progress('fanout: baseline, 1 catch-all subscription');
-  const single = await liveRun(oneSub, 1, rawBulk, new Uint32Array(bulk.length).fill(1), rawLat, new Uint32Array(latSet.length).fill(1), inFlight, transportArg(args));
+  const single = await liveRun(oneSub, 1, rawBulk, new Uint32Array(bulk.length).fill(1), rawLat, new Uint32Array(latSet.length).fill(1), inFlight, inp.transport);
 
   const complete =
     many.deliveries === many.expected && many.idleDeliveries === many.idleExpected
@@ -336,6 +474,76 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     ratio: ratio(single.idleDelivery.p50, many.idleDelivery.p50),
     note: 'ratio = 1-sub p50 ÷ this p50 (higher is better)',
   });
+  return { many, single };
+}
+
+export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<BenchResult> {
+  const args = parseArgs(argv);
+  const started = new Date();
+  const m = args.num('events', 5000, 300);
+  const subCount = args.num('subs', 1000, 100);
+  const connections = args.num('connections', 50, 5);
+  const inFlight = args.num('inflight', 50);
+  const latencyN = args.num('latency-events', 500, 50);
+  const seed = args.num('seed', 1);
+  const rows: BenchRow[] = [];
+
+  progress(`fanout: generating ${m + latencyN} events, ${subCount} subscriptions`);
+  const all = publishSet(m + latencyN, seed);
+  // the latency phase uses events spread through the set, the rest go to the throughput phase
+  const step = Math.max(1, Math.floor(all.length / Math.max(1, latencyN)));
+  const latSet: NostrEvent[] = [];
+  const bulk: NostrEvent[] = [];
+  all.forEach((e, i) => (i % step === step - 1 && latSet.length < latencyN ? latSet : bulk).push(e));
+  const subs = buildSubs(subCount, all, seed);
+
+  progress('fanout: naive matchFilter loop vs SubscriptionIndex (in-process)');
+  const naive = naiveMatch(subs, bulk, args.num('naive-ms', 2000, 300));
+  const indexed = indexMatch(subs, bulk, naive.perEvent);
+  const latExpected = indexMatch(subs, latSet, naiveMatch(subs, latSet, 300).perEvent);
+  // expected deliveries come from the index, which was just checked against the naive loop
+  const mismatches = indexed.mismatches + latExpected.mismatches;
+
+  const limitSubs = args.str('limit-subs', args.quick ? '100' : '500,1000').split(',').filter(Boolean).map(Number);
+  const transports = args.str('transports', 'uws,ws').split(',').filter(Boolean) as Array<'uws' | 'ws'>;
+  const limitEvents = Math.min(bulk.length, args.num('limit-events', 2000, 300));
+  const rounds = args.num('rounds', 3, 1);
+  const chunk = args.num('chunk', 50);
+  // the raw loop's precomputed frames: UTF-8 buffers (the transports' cheapest input) or strings
+  const rawFrames = args.str('raw-frames', 'bytes') === 'string' ? 'string' : 'bytes';
+  const limits: LimitResult[] = [];
+  if (!args.bool('skip-limit')) {
+    const rawLimit = toRawEvents(bulk.slice(0, limitEvents));
+    for (const t of transports) {
+      if (t !== 'uws' && t !== 'ws') throw new Error(`--transports expects uws and/or ws, got ${JSON.stringify(t)}`);
+      for (const n of limitSubs) {
+        progress(`fanout: transport limit, ${t}, ${n} subscriptions over ${connections} connections, ${limitEvents} events × ${rounds} rounds`);
+        const l = await limitRun(buildSubs(n, all, seed), connections, rawLimit, t, rounds, chunk, rawFrames);
+        limits.push(l);
+        rows.push({
+          metric: `fan-out ${t}: ${n} subs, ${limitEvents} events vs raw send loop`,
+          value: l.relay.deliveriesPerSec,
+          unit: 'deliveries/s',
+          p50Ms: l.relay.latency.p50,
+          p99Ms: l.relay.latency.p99,
+          baseline: l.raw.deliveriesPerSec,
+          baselineName: `raw ${t} send loop, same frames and sockets`,
+          ratio: l.ratio,
+          goal: 0.8,
+          note:
+            `medians of ${rounds} alternating rounds; raw p50 ${l.raw.latency.p50} / p99 ${l.raw.latency.p99} ms (fan-out entry → client); ` +
+            `relay CPU ${l.relay.cpuUsPerDelivery} µs/delivery vs raw ${l.raw.cpuUsPerDelivery} (ratio ${l.cpuRatio}); ${l.deliveriesPerRound} deliveries/round` +
+            (l.rounds.every((r) => r.deliveries === l.deliveriesPerRound) ? '' : '; SOME ROUNDS INCOMPLETE'),
+        });
+      }
+    }
+  }
+
+  let e2e: { many: LiveRun; single: LiveRun } | undefined;
+  if (!args.bool('skip-e2e')) {
+    const expected = indexed.perEvent.reduce((a, b) => a + b, 0);
+    e2e = await endToEnd(rows, { subs, subCount, connections, inFlight, bulk, latSet, indexed: indexed.perEvent, latExpected: latExpected.perEvent, expected, transport: transportArg(args) });
+  }
   rows.push({
     metric: `live index: match 1 event against ${subCount} subs`,
     value: Math.round(indexed.eventsPerSec),
@@ -351,11 +559,12 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     command: `node dist/bench/fanout.js ${argv.join(' ')}`.trim(),
     startedAt: started.toISOString(),
     seconds: round((Date.now() - started.getTime()) / 1000, 1),
-    params: { events: bulk.length, latencyEvents: latSet.length, subs: subCount, connections, inFlight, seed, transport: transportArg(args) },
+    params: { events: bulk.length, latencyEvents: latSet.length, subs: subCount, connections, inFlight, seed, transport: transportArg(args), limitSubs: limitSubs.join(','), transports: transports.join(','), limitEvents, rounds, chunk, rawFrames },
     rows,
     extra: {
-      many,
-      single,
+      limits,
+      many: e2e?.many,
+      single: e2e?.single,
       naiveEventsPerSec: Math.round(naive.eventsPerSec),
       indexEventsPerSec: Math.round(indexed.eventsPerSec),
       indexMismatches: mismatches,

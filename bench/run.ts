@@ -1,4 +1,4 @@
-// `npm run bench`: runs the ingest, query and fan-out benches (then negentropy, store and sync when
+// `npm run bench`: runs the ingest, query, fan-out and memory benches (then negentropy, store and sync when
 // their compiled files exist), each in a child process for a clean heap, collects their JSON and
 // prints one markdown table of figures, same-run baselines and ratios, with the command.
 // Run: npm run bench [-- --quick] [-- --only ingest,query] [-- --out results.json] [other bench flags]
@@ -11,7 +11,7 @@ import { parseArgs } from './lib/args.js';
 import { isBenchResult, parseResults, progress, type BenchResult, type BenchRow } from './lib/output.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const OWN = ['ingest', 'query', 'fanout'];
+const OWN = ['ingest', 'query', 'fanout', 'memory'];
 const OTHERS = ['negentropy', 'nip77-relay', 'store', 'sync'];
 
 export interface BenchRun {

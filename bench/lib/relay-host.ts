@@ -1,16 +1,18 @@
 // Child-process host for a relay under benchmark (forked by relay-proc.ts): starts grasp-relay
 // with bench settings (ephemeral port, temp LMDB, limits lifted, sync off), loads events straight
 // through ingest.submit, samples RSS, and answers the parent's IPC commands until told to close.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
+import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { makeConfig, type Config } from '../../src/config/schema.js';
 import { silentLogger } from '../../src/log.js';
 import { startRelay, type RelayHandle } from '../../src/main.js';
+import { memorySplit, toMB } from '../../src/ops/memory.js';
 import type { NostrEvent } from '../../src/nostr/event.js';
 import { generateNotes } from '../generator.js';
+import { FanoutDriver, type FanoutRunResult } from './fanout-host.js';
 
 export type HostConfigOverrides = { [S in keyof Config]?: Partial<Config[S]> };
 
@@ -41,6 +43,10 @@ export interface HostStats {
   rssMB: number;
   peakRssMB: number;
   heapUsedMB: number;
+  /** V8 heap of the main thread committed (used or not) */
+  heapTotalMB: number;
+  /** committed MB per V8 heap space of the main thread (new_space, old_space, …) */
+  heapSpacesMB: Record<string, number>;
   storeEvents: number;
   connections: number;
   /** CPU time (user + system) this process has used so far, ms; differences give utilisation */
@@ -54,7 +60,10 @@ export type HostRequest =
   | { id: number; cmd: 'start'; overrides: HostConfigOverrides; dataDir?: string }
   | { id: number; cmd: 'load'; notes: number; seed: number; inFlight: number }
   | { id: number; cmd: 'stats' }
+  | { id: number; cmd: 'gc' }
   | { id: number; cmd: 'resetPeak' }
+  | { id: number; cmd: 'fanoutPrepare'; events: string[]; bytes: boolean }
+  | { id: number; cmd: 'fanoutRun'; mode: 'relay' | 'raw'; chunk: number }
   | { id: number; cmd: 'close' };
 
 export type HostReply = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: string };
@@ -85,17 +94,14 @@ const cpuMs = (): number => {
 };
 const mb = (x: number): number => Math.round((x / MB) * 10) / 10;
 
+/** RSS split as the relay reports it on /metrics and the status page (src/ops/memory.ts). */
 function rssSplit(): { rssAnonMB: number; rssFileMB: number } {
-  try {
-    const status = readFileSync('/proc/self/status', 'utf8');
-    const kb = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0);
-    return { rssAnonMB: Math.round(kb('RssAnon') / 102.4) / 10, rssFileMB: Math.round((kb('RssFile') + kb('RssShmem')) / 102.4) / 10 };
-  } catch {
-    return { rssAnonMB: 0, rssFileMB: 0 };
-  }
+  const m = memorySplit();
+  return { rssAnonMB: m.anon === undefined ? 0 : toMB(m.anon), rssFileMB: m.file === undefined ? 0 : toMB(m.file) };
 }
 
 let relay: RelayHandle | undefined;
+let fanout: FanoutDriver | undefined;
 let dataDir: string | undefined;
 let ownDir = false;
 let peakRss = 0;
@@ -141,13 +147,18 @@ async function load(n: number, seed: number, inFlight: number): Promise<HostLoad
   // the generated array is garbage now: collect it so RSS shows the relay, not the generator
   // (not --expose-gc on the command line: the verifier's worker threads inherit execArgv and
   // refuse that flag)
+  fullGc();
+  return { ...counts, rssMB: mb(process.memoryUsage.rss()) };
+}
+
+/** Two full collections of the main thread's heap (garbage is not what the relay holds). */
+function fullGc(): void {
   setFlagsFromString('--expose-gc');
   const gc = runInNewContext('gc') as (() => void) | undefined;
   if (typeof gc === 'function') {
     gc();
     gc();
   }
-  return { ...counts, rssMB: mb(process.memoryUsage.rss()) };
 }
 
 async function handle(req: HostRequest): Promise<unknown> {
@@ -179,6 +190,8 @@ async function handle(req: HostRequest): Promise<unknown> {
         rssMB: mb(m.rss),
         peakRssMB: mb(peakRss),
         heapUsedMB: mb(m.heapUsed),
+        heapTotalMB: mb(m.heapTotal),
+        heapSpacesMB: Object.fromEntries(getHeapSpaceStatistics().map((sp) => [sp.space_name, mb(sp.physical_space_size)])),
         storeEvents: relay ? relay.store.stats().events : 0,
         connections: relay ? relay.connections() : 0,
         cpuMs: cpuMs(),
@@ -186,10 +199,23 @@ async function handle(req: HostRequest): Promise<unknown> {
       };
       return stats;
     }
+    case 'fanoutPrepare':
+      if (!relay) throw new Error('relay not started');
+      fanout = new FanoutDriver(relay.live);
+      return fanout.prepare(req.events, req.bytes);
+    case 'fanoutRun': {
+      if (!fanout) throw new Error('fanoutPrepare first');
+      const r: FanoutRunResult = await fanout.run(req.mode, req.chunk);
+      return r;
+    }
+    case 'gc':
+      fullGc();
+      return null;
     case 'resetPeak':
       peakRss = process.memoryUsage.rss();
       return null;
     case 'close': {
+      fanout = undefined;
       await relay?.close();
       relay = undefined;
       if (ownDir && dataDir) rmSync(dataDir, { recursive: true, force: true });

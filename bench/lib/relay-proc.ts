@@ -3,9 +3,10 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { FanoutRunResult } from './fanout-host.js';
 import type { HostConfigOverrides, HostLoaded, HostReply, HostRequest, HostStarted, HostStats } from './relay-host.js';
 
-export type { HostConfigOverrides, HostLoaded, HostStarted, HostStats };
+export type { FanoutRunResult, HostConfigOverrides, HostLoaded, HostStarted, HostStats };
 
 /** Distributes HostRequest over its union members so `id` can be left out. */
 type Without<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -17,6 +18,13 @@ export interface RelayProc {
   load(notes: number, seed: number, inFlight?: number): Promise<HostLoaded>;
   stats(): Promise<HostStats>;
   resetPeak(): Promise<void>;
+  /** two full GCs of the relay's main-thread heap */
+  gc(): Promise<void>;
+  /** fan-out bench: hand the relay these events (JSON texts), the raw loop's frames as UTF-8
+   *  buffers or as strings; resolves with deliveries per round */
+  fanoutPrepare(events: string[], bytes: boolean): Promise<number>;
+  /** fan-out bench: push them through the relay's live path or the raw send loop */
+  fanoutRun(mode: 'relay' | 'raw', chunk: number): Promise<FanoutRunResult>;
   /** close the relay (deleting a temp data dir) and wait for the process to exit */
   close(): Promise<void>;
   /** whether the host exited on its own (crashed) before close() */
@@ -26,8 +34,12 @@ export interface RelayProc {
 const HOST = fileURLToPath(new URL('./relay-host.js', import.meta.url));
 
 export async function spawnRelay(overrides: HostConfigOverrides = {}, opts: { dataDir?: string } = {}): Promise<RelayProc> {
+  // BENCH_RELAY_CPU_PROF=<dir>: write a V8 CPU profile of the relay process (node --cpu-prof) there;
+  // BENCH_RELAY_NODE_ARGS: more node flags for the relay process (space-separated)
+  const profDir = process.env.BENCH_RELAY_CPU_PROF;
+  const extra = (process.env.BENCH_RELAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child: ChildProcess = fork(HOST, [], {
-    execArgv: [],
+    execArgv: [...(profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []), ...extra],
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     serialization: 'advanced',
   });
@@ -74,6 +86,9 @@ export async function spawnRelay(overrides: HostConfigOverrides = {}, opts: { da
     load: (notes, seed, inFlight = 256) => call<HostLoaded>({ cmd: 'load', notes, seed, inFlight }),
     stats: () => call<HostStats>({ cmd: 'stats' }),
     resetPeak: () => call<void>({ cmd: 'resetPeak' }),
+    gc: () => call<void>({ cmd: 'gc' }),
+    fanoutPrepare: (events, bytes) => call<number>({ cmd: 'fanoutPrepare', events, bytes }),
+    fanoutRun: (mode, chunk) => call<FanoutRunResult>({ cmd: 'fanoutRun', mode, chunk }),
     crashed: () => exited && !closing,
     async close() {
       closing = true;

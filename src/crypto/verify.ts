@@ -333,11 +333,22 @@ class PoolVerifier implements Verifier {
   }
 }
 
+/** Flags a worker thread refuses (ERR_WORKER_INVALID_EXEC_ARGV): V8 heap and GC options. */
+const V8_PROCESS_FLAG = /^--(max[-_]old[-_]space[-_]size|max[-_]semi[-_]space[-_]size|max[-_]young[-_]generation[-_]size|expose[-_]gc|stack[-_]size)/;
+
+/**
+ * A verifier worker holds no state: packed batches in, booleans out. Its young generation is
+ * capped (V8 otherwise grows it to 16 MB semi-spaces under a steady stream of batches and keeps
+ * them committed).
+ */
+const WORKER_LIMITS = { maxYoungGenerationSizeMb: 3 };
+
 function startWorker(backend: VerifyBackendName): Promise<Worker> {
   const init: WorkerInit = { backend };
-  // workers inherit execArgv; --input-type (node -e scripts) would make the worker fail to load
-  const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
-  const worker = new Worker(new URL('./verify-worker.js', import.meta.url), { workerData: init, execArgv });
+  // workers inherit execArgv; --input-type (node -e scripts) would make the worker fail to load,
+  // and V8 heap flags (node --max-semi-space-size=… bin/grasp-relay.js) make it refuse to start
+  const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type') && !V8_PROCESS_FLAG.test(a));
+  const worker = new Worker(new URL('./verify-worker.js', import.meta.url), { workerData: init, execArgv, resourceLimits: WORKER_LIMITS });
   return new Promise<Worker>((resolve, reject) => {
     const onMessage = (msg: WorkerReply): void => {
       cleanup();

@@ -9,6 +9,7 @@ import type { HttpRequest, HttpResponse } from '../relay/transport.js';
 import { installAdmin } from './admin.js';
 import { createMetrics, type Nip77Source, type RelayMetrics, type WriteBatchSource } from './metrics.js';
 import { PAGE_HEADERS, renderPage } from './page.js';
+import { memorySplit } from './memory.js';
 import { disabledSync, listRepositories, relayInfoFromNip11, type StatusReport } from './status.js';
 
 export type { StatusReport, RepositoryInfo, RelayInfo } from './status.js';
@@ -86,6 +87,7 @@ export function installOps(relay: RelayHandle, clock: Clock = systemClock, extra
       }),
       connections: relay.connections(),
       store: relay.store.stats(),
+      memory: memorySplit(),
       ingest: { ...relay.ingest.counts },
       repositories: repositories(),
       sync: relay.sync?.status() ?? disabledSync(),

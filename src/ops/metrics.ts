@@ -5,6 +5,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ConnectionObserver } from '../relay/connection.js';
 import type { SyncStatus } from '../sync/index.js';
+import { memorySplit } from './memory.js';
 
 /** What the metrics read; a RelayHandle provides all of it (see index.ts). */
 export interface MetricsSources {
@@ -87,6 +88,18 @@ export function createMetrics(src: MetricsSources): RelayMetrics {
     registers,
     collect() {
       this.set(src.startedAt);
+    },
+  });
+
+  new Gauge({
+    name: 'grasp_relay_memory_bytes',
+    help: 'Resident memory by kind (Linux): anonymous = heaps, worker threads, buffers (what the relay holds); file = file-backed pages, mostly LMDB\'s memory map (reclaimable).',
+    labelNames: ['kind'],
+    registers,
+    collect() {
+      const m = memorySplit();
+      if (m.anon !== undefined) this.set({ kind: 'anonymous' }, m.anon);
+      if (m.file !== undefined) this.set({ kind: 'file' }, m.file);
     },
   });
 

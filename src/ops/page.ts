@@ -73,6 +73,12 @@ function card(label: string, value: string, id: string): string {
 }
 
 /** The <main> element: everything that refreshes. */
+/** Anonymous memory as the figure (what the relay holds), file-backed pages (LMDB's map) beside it. */
+function memoryCard(m: StatusReport['memory']): string {
+  if (m.anon === undefined || m.file === undefined) return `${e(formatBytes(m.rss))} <span class="sub">resident</span>`;
+  return `${e(formatBytes(m.anon))} <span class="sub">anonymous · ${e(formatBytes(m.file))} file-backed (LMDB map)</span>`;
+}
+
 export function renderMain(r: StatusReport): string {
   const rel = r.relay;
   const sync = r.sync;
@@ -83,6 +89,7 @@ export function renderMain(r: StatusReport): string {
     card('Events stored', e(formatCount(r.store.events)), 'card-events'),
     card('Store size', e(formatBytes(r.store.bytes)), 'card-bytes'),
     card('Connections', e(formatCount(r.connections)), 'card-connections'),
+    card('Memory', memoryCard(r.memory), 'card-memory'),
     card('Repositories', e(formatCount(r.repositories.total)), 'card-repositories'),
     card('Sync peers', sync.enabled ? `${sync.totals.connected} / ${sync.totals.peers} <span class="sub">connected</span>` : '<span class="muted">sync off</span>', 'card-peers'),
   ].join('');

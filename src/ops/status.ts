@@ -5,6 +5,7 @@ import { npubEncode } from 'nostr-tools/nip19';
 import type { Filter, NostrEvent } from '../nostr/event.js';
 import type { StoreReader } from '../store/types.js';
 import { emptySyncTotals, type PeerStatus, type SyncStatus } from '../sync/index.js';
+import type { MemorySplit } from './memory.js';
 
 export interface RepositoryInfo {
   /** the `name` tag, or the `d` when there is none */
@@ -47,6 +48,8 @@ export interface StatusReport {
   relay: RelayInfo;
   connections: number;
   store: { events: number; bytes: number };
+  /** resident memory: anonymous (heaps, workers, buffers) and file-backed (LMDB's map), bytes */
+  memory: MemorySplit;
   /** write-path outcomes since start (stored, duplicate, policy, …) */
   ingest: Record<string, number>;
   repositories: { total: number; items: RepositoryInfo[] };

@@ -2,6 +2,7 @@
 // backpressure. Owns the connection's subscriptions (live index entries and running stored-event
 // queries). Writes go through the shared ingest path; reads through the store's sliced queries.
 import type { Config } from '../config/schema.js';
+import { eventFrame, eventFramePrefix, type EventBytes } from '../live/frames.js';
 import type { LiveSubscription, SubscriptionIndex } from '../live/subscription-index.js';
 import type { Logger } from '../log.js';
 import type { Filter, NostrEvent } from '../nostr/event.js';
@@ -54,6 +55,8 @@ const HIGH_WATER = 1 << 20;
 
 class Subscription implements LiveSubscription {
   readonly subIdJson: string;
+  /** `["EVENT",<subId>,` as bytes, for live frames */
+  private readonly framePrefix: Buffer;
   /** live events that arrived while stored events were still streaming */
   private backlog: string[] | null = [];
   cancelled = false;
@@ -63,14 +66,14 @@ class Subscription implements LiveSubscription {
     readonly filters: Filter[],
   ) {
     this.subIdJson = JSON.stringify(subId);
+    this.framePrefix = eventFramePrefix(this.subIdJson);
   }
-  deliver(_event: NostrEvent, raw: string): void {
-    const msg = eventMessage(this.subIdJson, raw);
+  deliver(_event: NostrEvent, raw: string, bytes: EventBytes): void {
     if (this.backlog !== null) {
-      if (this.backlog.length < 1000) this.backlog.push(msg);
+      if (this.backlog.length < 1000) this.backlog.push(eventMessage(this.subIdJson, raw));
       return;
     }
-    this.conn.sendLive(msg);
+    this.conn.sendLive(eventFrame(this.framePrefix, bytes.value));
   }
   /** end of stored events: flush what arrived meanwhile and go live */
   goLive(): void {
@@ -278,7 +281,7 @@ export class Connection implements SocketHandler {
   }
 
   /** A live event: a client whose buffer is over the limit is dropped rather than buffered forever. */
-  sendLive(text: string): void {
+  sendLive(text: string | Uint8Array): void {
     if (this.gone) return;
     if (this.socket.bufferedAmount() > this.ctx.config.limits.maxSendBufferBytes) {
       this.log.info({ ip: this.socket.ip }, 'dropping slow consumer: send buffer full');

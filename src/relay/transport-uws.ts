@@ -12,6 +12,7 @@
 // that restart a relay on the same port pick a fixed port or use the ws transport.
 import { createRequire } from 'node:module';
 import type * as UWS from 'uWebSockets.js';
+import { scheduleFlush } from './send-batch.js';
 import {
   forwardedIp,
   statusLine,
@@ -30,6 +31,8 @@ interface UserData {
   socket?: Socket;
   /** set once uWS reports the close, or we ended the socket: never touch ws after that */
   closed?: boolean;
+  /** bytes in uWS's send buffer at the last flush or drain */
+  queued?: number;
 }
 
 const decoder = new TextDecoder();
@@ -69,13 +72,36 @@ export function createUwsTransport(opts: TransportOptions, cb: TransportCallback
     open(ws) {
       open.add(ws);
       const data = ws.getUserData();
+      // frames queued in this burst, written under one cork (send-batch.ts)
+      let pending: Array<string | Uint8Array> = [];
+      let pendingChars = 0;
+      // uWS's own buffer as of the last flush or drain (a native call per send otherwise)
+      data.queued = 0;
+      const flush = (): void => {
+        const list = pending;
+        pending = [];
+        pendingChars = 0;
+        if (data.closed || list.length === 0) return;
+        ws.cork(() => {
+          // a send past maxBackpressure closes the socket (closeOnBackpressureLimit) at once
+          for (let i = 0; i < list.length && !data.closed; i++) ws.send(list[i]!, false, false);
+        });
+        if (data.closed) return;
+        data.queued = ws.getBufferedAmount();
+        if (data.queued === 0) data.handler?.drain();
+      };
       const socket: Socket = {
         ip: data.ip,
         send(text) {
-          if (!data.closed) ws.send(text, false, false);
+          if (data.closed) return;
+          if (pending.length === 0) scheduleFlush(flush);
+          pending.push(text);
+          pendingChars += text.length;
         },
-        bufferedAmount: () => (data.closed ? 0 : ws.getBufferedAmount()),
+        bufferedAmount: () => (data.closed ? 0 : pendingChars + data.queued!),
         close(code, reason) {
+          if (data.closed) return;
+          flush();
           if (data.closed) return;
           data.closed = true;
           ws.end(code, reason);
@@ -89,7 +115,9 @@ export function createUwsTransport(opts: TransportOptions, cb: TransportCallback
       if (h) h.message(decoder.decode(message), message.byteLength);
     },
     drain(ws) {
-      ws.getUserData().handler?.drain();
+      const data = ws.getUserData();
+      data.queued = ws.getBufferedAmount();
+      data.handler?.drain();
     },
     close(ws) {
       open.delete(ws);

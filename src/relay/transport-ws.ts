@@ -2,7 +2,9 @@
 // support. Same behaviour as transport-uws.ts; slower, but portable. HTTP requests (buffered and
 // streamed routes, CORS) are served by http-node.ts; no request timeout, so slow links work here.
 import { createServer, type IncomingMessage } from 'node:http';
+import type { Socket as NetSocket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { scheduleFlush } from './send-batch.js';
 import {
   forwardedIp,
   type Socket,
@@ -14,6 +16,8 @@ import {
 import { serveNodeHttp } from './http-node.js';
 
 const CLOSE_GRACE_MS = 2000;
+/** every frame the relay sends is text, also when handed over as UTF-8 bytes */
+const TEXT = { binary: false } as const;
 
 export function createWsTransport(opts: TransportOptions, cb: TransportCallbacks): Transport {
   const ipOf = (req: IncomingMessage): string => {
@@ -40,6 +44,20 @@ export function createWsTransport(opts: TransportOptions, cb: TransportCallbacks
 
   function attach(ws: WebSocket, ip: string): void {
     let closed = false;
+    // A burst of sends is written with the Node socket corked (one writev, send-batch.ts). Its
+    // last frame is held back and sent at the flush with the one write callback of the burst,
+    // which reports the drain once the kernel has taken everything.
+    const net = (ws as unknown as { _socket: NetSocket })._socket;
+    let held: string | Uint8Array | undefined;
+    const written = (err?: Error | null): void => {
+      if (!err && !closed && ws.bufferedAmount === 0) handler.drain();
+    };
+    const flush = (): void => {
+      const last = held;
+      held = undefined;
+      if (last !== undefined && !closed) ws.send(last, TEXT, written);
+      net.uncork();
+    };
     const socket: Socket = {
       ip,
       send(text) {
@@ -48,13 +66,19 @@ export function createWsTransport(opts: TransportOptions, cb: TransportCallbacks
           socket.close(1008, 'send buffer full');
           return;
         }
-        ws.send(text, (err) => {
-          if (!err && ws.bufferedAmount === 0) handler.drain();
-        });
+        if (held === undefined) {
+          net.cork();
+          scheduleFlush(flush);
+        } else ws.send(held, TEXT);
+        held = text;
       },
-      bufferedAmount: () => ws.bufferedAmount,
+      bufferedAmount: () => ws.bufferedAmount + (held?.length ?? 0),
       close(code, reason) {
         if (closed) return;
+        if (held !== undefined) {
+          ws.send(held, TEXT);
+          held = undefined;
+        }
         closed = true;
         ws.close(code, reason);
         // a peer that does not read never answers the close handshake: do not wait on it

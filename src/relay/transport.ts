@@ -5,8 +5,8 @@ import type { Readable } from 'node:stream';
 
 export interface Socket {
   readonly ip: string;
-  /** Queue a text frame. */
-  send(text: string): void;
+  /** Queue a text frame: a string, or its UTF-8 bytes. */
+  send(text: string | Uint8Array): void;
   /** Bytes queued and not yet written to the network. */
   bufferedAmount(): number;
   /** Close gracefully with a code and reason. */

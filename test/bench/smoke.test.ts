@@ -78,12 +78,32 @@ test('query bench: REQ/s and EOSE latency per filter shape vs raw LMDB walk', { 
 });
 
 test('fanout bench: live delivery vs 1 subscription and index vs naive loop', { timeout: 60_000 }, async () => {
-  const res = await result('fanout', ['--events', '300', '--subs', '100', '--connections', '5', '--latency-events', '20', '--naive-ms', '100']);
+  const res = await result('fanout', ['--events', '300', '--subs', '100', '--connections', '5', '--latency-events', '20', '--naive-ms', '100', '--limit-subs', '60', '--rounds', '1', '--limit-events', '100']);
+  for (const t of ['uws', 'ws']) {
+    const lim = row(res, `fan-out ${t}: 60 subs, 100 events vs raw send loop`);
+    assert.equal(lim.unit, 'deliveries/s');
+    assert.ok(lim.value > 0 && (lim.baseline ?? 0) > 0 && lim.ratio !== undefined, JSON.stringify(lim));
+    assert.ok(lim.p50Ms !== undefined && lim.p99Ms !== undefined);
+    assert.doesNotMatch(lim.note ?? '', /INCOMPLETE/);
+  }
   row(res, 'fan-out: publish');
   const d = row(res, 'fan-out: deliveries');
   assert.match(d.note ?? '', /all delivered/);
   row(res, 'fan-out: publish→delivery');
   assert.match(row(res, 'live index').note ?? '', /same matches/);
+  results.push(res);
+});
+
+test('memory bench: anonymous / file-backed split idle, after a load, per worker and per NIP-77 session', { timeout: 120_000 }, async () => {
+  const res = await result('memory', ['--quick', '--events', '300', '--sessions', '2']);
+  const idle = row(res, 'memory: anonymous idle after start');
+  const after = row(res, 'memory: anonymous after');
+  row(res, 'memory: anonymous per verifier worker');
+  row(res, 'memory: anonymous per open NIP-77 session');
+  if (process.platform === 'linux') {
+    assert.ok(idle.value > 5 && after.value > 5, `${idle.value} / ${after.value}`);
+    assert.match(after.note ?? '', /file \d/);
+  }
   results.push(res);
 });
 
@@ -96,5 +116,5 @@ test('run.ts renders one markdown table with every row and the command', () => {
   assert.match(table, /Command: `npm run bench -- --quick`/);
   assert.match(table, /\| bench \| metric \| value \|/);
   const rows = results.reduce((a, r) => a + r.rows.length, 0);
-  assert.equal(table.split('\n').filter((l) => /^\| (ingest|query|fanout) \|/.test(l)).length, rows);
+  assert.equal(table.split('\n').filter((l) => /^\| (ingest|query|fanout|memory) \|/.test(l)).length, rows);
 });

@@ -31,6 +31,7 @@ test('exposes the documented metrics with Prometheus types and base units', asyn
     grasp_relay_store_events: 'gauge',
     grasp_relay_store_bytes: 'gauge',
     grasp_relay_req_duration_seconds: 'histogram',
+    grasp_relay_memory_bytes: 'gauge',
     process_resident_memory_bytes: 'gauge',
     nodejs_eventloop_lag_seconds: 'gauge',
   };
@@ -55,6 +56,14 @@ test('exposes the documented metrics with Prometheus types and base units', asyn
   // every write-path outcome is present from the start (0), so rate() works before the first event
   for (const outcome of ['stored', 'duplicate', 'invalid', 'bad-signature', 'policy', 'store-refused', 'error']) {
     assert.equal(typeof m.value('grasp_relay_events_total', { outcome }), 'number', outcome);
+  }
+  // the resident set split (Linux): anonymous + file-backed = RSS, within what changes between reads
+  if (process.platform === 'linux') {
+    const anon = m.value('grasp_relay_memory_bytes', { kind: 'anonymous' })!;
+    const file = m.value('grasp_relay_memory_bytes', { kind: 'file' })!;
+    const rss = m.value('process_resident_memory_bytes')!;
+    assert.ok(anon > 10 * 1024 * 1024 && file > 1024 * 1024, `anonymous ${anon}, file ${file}`);
+    assert.ok(Math.abs(anon + file - rss) < 0.25 * rss, `anonymous ${anon} + file ${file} vs RSS ${rss}`);
   }
   // no sync engine on this relay: no peer series
   assert.equal(m.types.has('grasp_relay_peer_up'), false);

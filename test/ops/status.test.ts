@@ -137,6 +137,7 @@ test('renderPage escapes every peer field too', () => {
     },
     connections: 2,
     store: { events: 1_234_567, bytes: 3 * 1024 * 1024 },
+    memory: { rss: 90 * 1024 * 1024, anon: 40 * 1024 * 1024, file: 50 * 1024 * 1024, heapUsed: 1 },
     ingest: { stored: 10 },
     repositories: { total: 0, items: [] },
     sync: {
@@ -173,6 +174,7 @@ test('renderPage escapes every peer field too', () => {
   const text = visibleText(html);
   assert.match(text, /Uptime 25h 0m/);
   assert.match(text, /Events stored 1,234,567/);
+  assert.match(text, /Memory 40 MiB anonymous · 50 MiB file-backed/);
   assert.match(text, /Store size 3\.0 MiB/);
   assert.match(text, /wss:\/\/evil\.example\/"><b>x<\/b> backoff paused 1m 5s /);
   assert.match(text, /in 30s/);
@@ -231,6 +233,7 @@ test('formatStatus colours peer states only when asked', () => {
       relay: { name: 'r', description: '', software: '', version: '1', url: 'ws://h', hosts: ['h'], supportedNips: [1], supportedGrasps: [], transport: 'ws', verifyBackend: 'noble', policyMode: 'grasp', negentropy: true, startedAt: 0, uptimeSeconds: 100 },
       connections: 0,
       store: { events: 0, bytes: 0 },
+      memory: { rss: 1, heapUsed: 1 },
       ingest: {},
       repositories: { total: 0, items: [] },
       sync: {
