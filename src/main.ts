@@ -39,6 +39,8 @@ export interface RelayHandle {
   startedAt: number;
   /** open WebSocket connections */
   connections(): number;
+  /** bytes the relay holds for its connections (send buffers + stored events in hand): sum and largest */
+  sendBuffered(): { total: number; max: number };
   close(): Promise<void>;
 }
 
@@ -141,7 +143,8 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
   };
   const topts: TransportOptions = {
     maxPayloadBytes: config.limits.maxMessageBytes * 2,
-    maxBackpressureBytes: config.limits.maxSendBufferBytes,
+    // a backstop only: connections drop slow readers themselves at maxSendBufferBytes (logged)
+    maxBackpressureBytes: 2 * (config.limits.maxSendBufferBytes + config.limits.maxMessageBytes),
     idleTimeoutSeconds: 120,
     trustProxy: config.server.trustProxy,
   };
@@ -254,6 +257,16 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
     ...(git !== undefined ? { git } : {}),
     startedAt: clock.now(),
     connections: () => connections.size,
+    sendBuffered() {
+      let total = 0;
+      let max = 0;
+      for (const c of connections) {
+        const b = c.heldBytes();
+        total += b;
+        max = Math.max(max, b);
+      }
+      return { total, max };
+    },
     close() {
       closing ??= (async () => {
         purgeTimer?.cancel();

@@ -10,6 +10,8 @@ import type { SyncStatus } from '../sync/index.js';
 export interface MetricsSources {
   /** open WebSocket connections */
   connections(): number;
+  /** bytes held for connections (send buffers + stored events in hand): sum and largest */
+  sendBuffered?(): { total: number; max: number };
   ingest: { readonly counts: Readonly<Record<string, number>>; readonly refusals?: Readonly<Record<string, number>> };
   store: { stats(): { events: number; bytes: number } };
   sync?: {
@@ -109,6 +111,26 @@ export function createMetrics(src: MetricsSources): RelayMetrics {
       this.inc(closed);
     },
   });
+  const drops = new Counter({
+    name: 'grasp_relay_connections_dropped_total',
+    help: 'Connections the relay closed because the client did not read (send buffer over limits.maxSendBufferBytes), by reason: slow-consumer-live (a live event), send-buffer-full (a reply).',
+    labelNames: ['reason'],
+    registers,
+  });
+  if (src.sendBuffered !== undefined) {
+    const held = src.sendBuffered.bind(src);
+    new Gauge({
+      name: 'grasp_relay_send_buffered_bytes',
+      help: 'Bytes the relay holds for its connections (socket send buffers + stored events being sent): total, and the largest single connection (max).',
+      labelNames: ['scope'],
+      registers,
+      collect() {
+        const h = held();
+        this.set({ scope: 'total' }, h.total);
+        this.set({ scope: 'max' }, h.max);
+      },
+    });
+  }
   const messages = new Counter({
     name: 'grasp_relay_messages_total',
     help: 'Client messages received, by type (invalid: unparsable, oversized: over limits.maxMessageBytes).',
@@ -215,6 +237,9 @@ export function createMetrics(src: MetricsSources): RelayMetrics {
     },
     connectionClosed() {
       closed++;
+    },
+    dropped(reason) {
+      drops.inc({ reason });
     },
   };
 

@@ -94,7 +94,7 @@ class LmdbStore implements Store {
     return isTombstoned(this.dbs, committedView, event, hexToBytes(event.id), hexToBytes(event.pubkey));
   }
 
-  query(filters: Filter[], opts?: { maxLimit?: number; sliceSize?: number }): AsyncIterable<string[]> {
+  query(filters: Filter[], opts?: { maxLimit?: number; sliceSize?: number; sliceBytes?: number }): AsyncIterable<string[]> {
     return runQuery(() => this.ctx(), filters, opts);
   }
 
