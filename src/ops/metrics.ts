@@ -13,7 +13,7 @@ export interface MetricsSources {
   /** bytes held for connections (send buffers + stored events in hand): sum and largest */
   sendBuffered?(): { total: number; max: number };
   ingest: { readonly counts: Readonly<Record<string, number>>; readonly refusals?: Readonly<Record<string, number>> };
-  store: { stats(): { events: number; bytes: number } };
+  store: { stats(): { events: number; bytes: number }; storageFull?(): boolean };
   sync?: {
     status(): SyncStatus;
     /** the Peer for a relay: its cumulative stats (failed batches) are read when present */
@@ -179,6 +179,14 @@ export function createMetrics(src: MetricsSources): RelayMetrics {
     registers,
     collect() {
       this.set(src.store.stats().bytes);
+    },
+  });
+  new Gauge({
+    name: 'grasp_relay_store_full',
+    help: 'Whether writes currently fail because storage is full (no space on the data directory’s filesystem, or the LMDB map is full): 1 yes, 0 no. Reads keep working; writes resume by themselves.',
+    registers,
+    collect() {
+      this.set(src.store.storageFull?.() === true ? 1 : 0);
     },
   });
   let unhookBatches: (() => void) | undefined;

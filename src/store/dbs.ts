@@ -45,6 +45,10 @@ export function openDbs(dataDir: string, mapSizeGiB: number | undefined): Dbs {
     maxDbs: 16,
     // Commits are followed by an explicit wait for `flushed` (see writer.ts).
     overlappingSync: true,
+    // Every write goes through an explicit env.batch() (writer.ts) or putMeta; lmdb-js's own
+    // event-turn batching would wrap them in an extra internal commit promise that nobody can
+    // handle, so a failed commit (disk full) would reject it unhandled.
+    eventTurnBatching: false,
     ...(mapSizeGiB !== undefined ? { mapSize: Math.round(mapSizeGiB * 1024 ** 3) } : {}),
   });
   const bin = (name: string): IndexDb =>

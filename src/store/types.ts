@@ -17,7 +17,8 @@ export type InsertResult =
   | {
       status: 'rejected';
       /** machine reason; the relay turns it into an OK false with a NIP-01 prefix */
-      reason: 'replaced' | 'deleted' | 'expired' | 'error';
+      /** full: the commit failed because storage is full (disk or LMDB map) */
+      reason: 'replaced' | 'deleted' | 'expired' | 'error' | 'full';
       message: string;
     };
 
@@ -62,6 +63,8 @@ export interface StoreReader {
   negentropyItems(filter: Filter, max: number): NegentropyItems | 'too-many';
   /** Number of stored events (approximate is fine) and bytes on disk. */
   stats(): { events: number; bytes: number };
+  /** Whether writes currently fail because storage is full (disk or LMDB map); reads still work. */
+  storageFull?(): boolean;
 }
 
 export interface StoreWriter {

@@ -121,12 +121,20 @@ class Overlay implements View {
   commit(env: Dbs['env']): Promise<boolean> {
     const ops = this.ops;
     this.ops = [];
-    return env.batch(() => {
+    const done = env.batch(() => {
+      // each put/remove returns a promise that rejects too when the batch fails; the batch's own
+      // promise carries the failure, so these are only kept from rejecting unhandled (one handler
+      // per distinct promise: inside a batch they are mostly the same one)
+      let last: Promise<unknown> | undefined;
       for (const [db, key, value] of ops) {
-        if (value === REMOVED) void db.remove(key);
-        else void db.put(key, value);
+        const p: Promise<unknown> = value === REMOVED ? db.remove(key) : db.put(key, value);
+        if (p !== last) {
+          last = p;
+          p.catch(ignore);
+        }
       }
     });
+    return done;
   }
 }
 
@@ -142,10 +150,13 @@ interface PurgeChunk {
 export interface WriterHooks {
   /** seconds since the epoch */
   now(): number;
-  /** after each durable commit */
   /** a batch is durable: how many jobs it held and seconds from its decision to durability */
   committed(events: number, seconds: number): void;
+  /** a batch's commit failed: whether because storage is full (the hook logs it) */
+  commitFailed(err: unknown): Promise<'full' | 'error'>;
 }
+
+const ignore = (): void => {};
 
 export class Writer {
   private queue: Job[] = [];
@@ -242,13 +253,15 @@ export class Writer {
         results.push(errorResult('error: could not store the event'));
       }
     }
-    const settle = (failed: boolean): void => {
+    const settle = (failed: 'full' | 'error' | false): void => {
+      const failure: InsertResult | undefined =
+        failed === 'full' ? { status: 'rejected', reason: 'full', message: 'error: storage full' } : failed === 'error' ? errorResult('error: could not save the event') : undefined;
       jobs.forEach((job, i) => {
         const r = results[i]!;
         if (job.type === 'insert') {
           const ir = r as InsertResult;
-          job.resolve(failed && ir.status === 'stored' ? errorResult('error: could not save the event') : ir);
-        } else job.resolve(failed ? { removed: 0, more: false } : (r as PurgeChunk));
+          job.resolve(failure !== undefined && ir.status === 'stored' ? failure : ir);
+        } else job.resolve(failed !== false ? { removed: 0, more: false } : (r as PurgeChunk));
       });
     };
     if (ov.size === 0) {
@@ -260,15 +273,12 @@ export class Writer {
       .commit(this.dbs.env)
       .then(() => this.dbs.env.flushed)
       .then(
-        () => false,
-        (err: unknown) => {
-          this.log.error({ err }, 'store commit failed');
-          return true;
-        },
+        () => false as const,
+        (err: unknown) => this.hooks.commitFailed(err).catch(() => 'error' as const),
       )
       .then((failed) => {
         ov.committed = true;
-        this.hooks.committed(jobs.length, (performance.now() - started) / 1000);
+        if (failed === false) this.hooks.committed(jobs.length, (performance.now() - started) / 1000);
         settle(failed);
       });
   }
