@@ -10,7 +10,7 @@ export const SOFTWARE = 'https://github.com/grasp-relay/grasp-relay';
 export const VERSION = '0.1.0';
 
 export function buildNip11(config: Config, extra: { verifyBackend: string; transport: string }): Record<string, unknown> {
-  const nips = [1, 9, 11, 40, 45];
+  const nips = [1, 9, 11, 40, 45, 62];
   if (config.negentropy.enabled) nips.push(77);
   const l = config.limits;
   const doc: Record<string, unknown> = {

@@ -22,6 +22,7 @@ import {
   headValue,
   hexToBytes,
   idTombstoneKey,
+  indexKey,
   readTs,
   tsBytes,
   EMPTY,
@@ -170,7 +171,7 @@ export class Writer {
     private readonly log: Logger,
     private readonly hooks: WriterHooks,
   ) {
-    this.readable = new Set<AnyDb>([dbs.events, dbs.heads, dbs.delIds, dbs.delAddrs] as AnyDb[]);
+    this.readable = new Set<AnyDb>([dbs.events, dbs.heads, dbs.delIds, dbs.delAddrs, dbs.vanished] as AnyDb[]);
   }
 
   insert(event: NostrEvent, raw: string): Promise<InsertResult> {
@@ -319,8 +320,31 @@ export class Writer {
     }
     ov.put(dbs.events, id, raw);
     for (const [db, key, value] of indexEntries(dbs, ev, id, pk)) ov.put(db, key, value);
-    const deleted = ev.kind === 5 ? this.applyDeletion(ov, ev, pk) : [];
+    const deleted = ev.kind === 5 ? this.applyDeletion(ov, ev, pk) : ev.kind === 62 ? this.applyVanish(ov, ev, pk) : [];
     return { status: 'stored', replaced, deleted };
+  }
+
+  /**
+   * NIP-62 request to vanish (already checked to name this relay): erase every stored event of
+   * the author up to its created_at (NIP-09 deletions included, earlier requests kept) and
+   * remember the time so those events are refused if they are published again.
+   */
+  private applyVanish(ov: Overlay, req: NostrEvent, pk: Buffer): string[] {
+    const dbs = this.dbs;
+    const prev = ov.get(dbs.vanished, pk);
+    if (prev === undefined || readTs(prev, 0) < req.created_at) ov.put(dbs.vanished, pk, tsBytes(req.created_at));
+    const erased: string[] = [];
+    const zero = Buffer.alloc(ID_LEN);
+    const keys = dbs.byPubkey.getKeys({ start: indexKey(pk, 0, zero), end: indexKey(pk, req.created_at + 1, zero) });
+    for (const key of keys) {
+      const id = Buffer.from(key.subarray(key.length - ID_LEN));
+      const raw = ov.get(dbs.events, id);
+      if (raw === undefined) continue;
+      const ev = JSON.parse(raw) as NostrEvent;
+      if (ev.kind === 62) continue;
+      if (this.removeEvent(ov, id, ev) !== undefined) erased.push(ev.id);
+    }
+    return erased;
   }
 
   /** Whether a stored event (looked up through the overlay) carries an expiration ≤ now. */

@@ -17,7 +17,7 @@ test('NIP-11 document: CORS, supported NIPs, GRASP fields, configured limits', a
     assert.match(res.headers.get('content-type') ?? '', /application\/nostr\+json/);
     const doc = (await res.json()) as Record<string, unknown>;
     assert.equal(doc.name, 'test relay');
-    assert.deepEqual(doc.supported_nips, [1, 9, 11, 40, 45, 77]);
+    assert.deepEqual(doc.supported_nips, [1, 9, 11, 40, 45, 62, 77]);
     assert.ok((doc.supported_grasps as string[]).includes('GRASP-01'));
     assert.equal(typeof doc.repo_acceptance_criteria, 'string');
     assert.equal((doc.limitation as Record<string, unknown>).max_limit, 1234);
