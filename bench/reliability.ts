@@ -2,10 +2,14 @@
 // - slow readers: C clients × R REQs that never read (socket paused) against stored events of
 //   S bytes; RSS growth of the relay, how long dropping them takes, and another client's REQ
 //   latency meanwhile against an idle relay's (same run).
-// - storage full: an LMDB map sized to fill quickly (test-only store option), then writes refused
-//   with `error: storage full`, reads still answered, writes back after space is freed (see
-//   test/store/storage-full.test.ts for the assertions; here only figures).
-// Run: node dist/bench/reliability.js [--quick] [--transport uws|ws]
+// - kill -9 during ingest: clients publish, the relay process is killed mid-stream, restarted on
+//   the same data directory; every event acknowledged with OK true must be there (rounds, lost
+//   events, restart time).
+// The full-disk scenario needs a tmpfs mount (root) and lives in test/store/storage-full.test.ts.
+// Run: node dist/bench/reliability.js [--quick] [--transport uws|ws] [--rounds N]
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import WebSocket from 'ws';
 import { finalizeEvent, generateSecretKey } from 'nostr-tools/pure';
 import { parseArgs } from './lib/args.js';
@@ -136,9 +140,86 @@ async function slowReaders(relay: RelayProc, s: Scenario): Promise<BenchRow[]> {
   ];
 }
 
+/** Publish until killed: ids acknowledged with OK true before the socket went away. */
+async function publishUntilClosed(url: string, acked: Set<string>): Promise<void> {
+  const ws = await connect(url);
+  const sk = generateSecretKey();
+  let n = 0;
+  let closed = false;
+  ws.on('message', (d) => {
+    const m = JSON.parse(String(d)) as unknown[];
+    if (m[0] === 'OK' && m[2] === true) acked.add(m[1] as string);
+  });
+  ws.on('error', () => {});
+  const done = new Promise<void>((r) => ws.once('close', () => r()));
+  ws.once('close', () => (closed = true));
+  while (!closed) {
+    if (ws.bufferedAmount < 1 << 16 && ws.readyState === ws.OPEN) {
+      const e = finalizeEvent({ kind: 1, tags: [], content: `kill test ${n++} ${Math.random()}`, created_at: Math.floor(Date.now() / 1000) }, sk);
+      ws.send(JSON.stringify(['EVENT', e]));
+      if (n % 20 !== 0) continue;
+    }
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  await done;
+}
+
+async function killRounds(rounds: number): Promise<BenchRow[]> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'grasp-kill-'));
+  const acked = new Set<string>();
+  let lost: number;
+  const restarts: number[] = [];
+  try {
+    for (let r = 0; r < rounds; r++) {
+      const t0 = performance.now();
+      const relay = await spawnRelay({ policy: { mode: 'open' }, server: { transport } }, { dataDir });
+      restarts.push(performance.now() - t0);
+      const pub = [publishUntilClosed(relay.info.url, acked), publishUntilClosed(relay.info.url, acked)];
+      await new Promise((res) => setTimeout(res, 1500 + Math.floor(Math.random() * 1000)));
+      process.kill(relay.pid, 'SIGKILL');
+      await Promise.all(pub);
+      await relay.close();
+    }
+    const check = await spawnRelay({ policy: { mode: 'open' }, server: { transport } }, { dataDir });
+    try {
+      const ws = await connect(check.info.url);
+      const ids = [...acked];
+      const found = new Set<string>();
+      for (let i = 0; i < ids.length; i += 500) {
+        const sub = `k${i}`;
+        await new Promise<void>((resolve) => {
+          const on = (d: WebSocket.RawData): void => {
+            const m = JSON.parse(String(d)) as unknown[];
+            if (m[0] === 'EVENT') found.add((m[2] as { id: string }).id);
+            if (m[0] === 'EOSE' && m[1] === sub) {
+              ws.off('message', on);
+              resolve();
+            }
+          };
+          ws.on('message', on);
+          ws.send(JSON.stringify(['REQ', sub, { ids: ids.slice(i, i + 500) }]));
+        });
+      }
+      lost = ids.length - found.size;
+      ws.close();
+    } finally {
+      await check.close();
+    }
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+  const worst = Math.max(...restarts.slice(1));
+  progress(`kill -9: ${rounds} rounds, ${acked.size} events acknowledged, ${lost} lost; restart ≤ ${round(worst, 0)} ms`);
+  return [
+    { metric: `kill -9 during ingest, ${rounds} rounds: acknowledged events lost`, value: lost, unit: 'events', note: `${acked.size} acknowledged` },
+    { metric: 'kill -9: slowest restart (process start to listening)', value: round(worst, 0), unit: 'ms', lowerIsBetter: true },
+  ];
+}
+
 async function main(): Promise<void> {
   const t0 = Date.now();
   const rows: BenchRow[] = [];
+  rows.push(...(await killRounds(args.num('rounds', 5, 2))));
   for (const s of SCENARIOS) {
     const relay = await spawnRelay({ policy: { mode: 'open' }, server: { transport } });
     try {
