@@ -44,7 +44,7 @@ export interface Dbs {
 export function openDbs(dataDir: string, mapSizeGiB: number | undefined): Dbs {
   const env = open({
     path: dataDir,
-    maxDbs: 16,
+    maxDbs: 32,
     // Commits are followed by an explicit wait for `flushed` (see writer.ts).
     overlappingSync: true,
     // Every write goes through an explicit env.batch() (writer.ts) or putMeta; lmdb-js's own

@@ -22,6 +22,20 @@ function commitCause(err: unknown): Promise<unknown> {
   return Promise.resolve(err);
 }
 
+/**
+ * For writers that do not classify failures: mark lmdb-js's separate `commitError` promise of a
+ * failed commit as handled (it would otherwise reject unhandled) and return the error unchanged.
+ */
+export function consumeCommitError<E>(err: E): E {
+  void commitCause(err);
+  return err;
+}
+
+/** Handle the promise a put/remove returns inside env.batch (the batch's own promise carries failures). */
+export function ignoreRejection(p: Promise<unknown>): void {
+  p.catch(() => {});
+}
+
 function codeOf(e: unknown): number | string | undefined {
   const c = (e as { code?: unknown } | null)?.code;
   return typeof c === 'number' || typeof c === 'string' ? c : undefined;
