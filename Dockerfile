@@ -37,9 +37,10 @@ RUN apt-get update \
 USER node
 VOLUME ["/data"]
 EXPOSE 7777
-# NIP-11 over HTTP on the listen port (no curl in the slim image: node's fetch)
+# NIP-11 over HTTP on the listen port (no curl in the slim image: node's fetch); a relay still
+# starting answers 503 (Retry-After), which fails the check
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.GRASP_RELAY_SERVER_PORT||7777)+'/',{headers:{accept:'application/nostr+json'},signal:AbortSignal.timeout(4000)}).then(r=>r.json()).then(d=>process.exit(d&&d.name!==undefined?0:1),()=>process.exit(1))"]
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.GRASP_RELAY_SERVER_PORT||7777)+'/',{headers:{accept:'application/nostr+json'},signal:AbortSignal.timeout(4000)}).then(r=>r.ok?r.json():null).then(d=>process.exit(d&&d.name!==undefined?0:1),()=>process.exit(1))"]
 # Override the configuration by mounting a file over /app/config/grasp-relay.toml (or another
 # path with --config); GRASP_RELAY_<SECTION>_<KEY> environment variables override the file.
 ENTRYPOINT ["node", "bin/grasp-relay.js"]

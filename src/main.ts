@@ -16,7 +16,7 @@ import { createIngest, type Ingest } from './relay/ingest.js';
 import { IpLimiter } from './relay/ip-limits.js';
 import { buildNip11 } from './relay/nip11.js';
 import { Nip77Sessions } from './relay/nip77.js';
-import type { Transport, TransportCallbacks, TransportOptions } from './relay/transport.js';
+import type { HttpResponse, Transport, TransportCallbacks, TransportOptions } from './relay/transport.js';
 import { createUwsTransport } from './relay/transport-uws.js';
 import { createWsTransport } from './relay/transport-ws.js';
 import { openStore } from './store/lmdb-store.js';
@@ -39,6 +39,8 @@ export interface RelayHandle {
   startedAt: number;
   /** open WebSocket connections */
   connections(): number;
+  /** bytes the relay holds for its connections (send buffers + stored events in hand): sum and largest */
+  sendBuffered(): { total: number; max: number };
   close(): Promise<void>;
 }
 
@@ -50,6 +52,13 @@ export interface RelayDeps {
 }
 
 const SUMMARY_INTERVAL_MS = 60_000;
+
+/** Every HTTP answer while the relay is starting (the port is bound before the store is open). */
+export const STARTING_UP: HttpResponse = Object.freeze({
+  status: 503,
+  headers: Object.freeze({ 'content-type': 'text/plain', 'retry-after': '1' }) as Record<string, string>,
+  body: 'starting up\n',
+});
 
 /** A reason the relay cannot start that the operator must fix (printed without a stack trace). */
 export class StartupError extends Error {}
@@ -122,26 +131,29 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
   const clock = deps.clock ?? systemClock;
   const ipLimiter = new IpLimiter(config.limits, clock);
 
-  // Filled in once the port is known (service.hosts may depend on it); no connection is
-  // served before then because listen() resolves before the loop polls the socket again.
-  const ready: { ctx?: ConnectionContext; git?: GitService } = {};
+  // Filled in once the port is known (service.hosts may depend on it, and with it the policy, so
+  // the port is bound first). Until `serving` (store, verifier, NIP-11 and every route in place)
+  // HTTP answers 503 with Retry-After and WebSocket upgrades are refused: nothing is answered
+  // with partial data.
+  const ready: { ctx?: ConnectionContext; git?: GitService; serving?: boolean } = {};
   const connections = new Set<Connection>();
   let nip11Doc: Record<string, unknown> = {};
   const routes = new HttpRoutes(() => nip11Doc);
 
   const callbacks: TransportCallbacks = {
-    admit: (ip) => (ready.ctx === undefined ? 'rate-limited: starting up' : ipLimiter.admit(ip)),
+    admit: (ip) => (ready.serving !== true ? 'rate-limited: starting up' : ipLimiter.admit(ip)),
     open(socket) {
       const conn: Connection = new Connection(socket, ready.ctx!, () => connections.delete(conn));
       connections.add(conn);
       return conn;
     },
-    http: (req) => routes.handle(req),
-    stream: (req) => ready.git?.route(req),
+    http: (req) => (ready.serving === true ? routes.handle(req) : STARTING_UP),
+    stream: (req) => (ready.serving === true ? ready.git?.route(req) : undefined),
   };
   const topts: TransportOptions = {
     maxPayloadBytes: config.limits.maxMessageBytes * 2,
-    maxBackpressureBytes: config.limits.maxSendBufferBytes,
+    // a backstop only: connections drop slow readers themselves at maxSendBufferBytes (logged)
+    maxBackpressureBytes: 2 * (config.limits.maxSendBufferBytes + config.limits.maxMessageBytes),
     idleTimeoutSeconds: 120,
     trustProxy: config.server.trustProxy,
   };
@@ -254,6 +266,16 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
     ...(git !== undefined ? { git } : {}),
     startedAt: clock.now(),
     connections: () => connections.size,
+    sendBuffered() {
+      let total = 0;
+      let max = 0;
+      for (const c of connections) {
+        const b = c.heldBytes();
+        total += b;
+        max = Math.max(max, b);
+      }
+      return { total, max };
+    },
     close() {
       closing ??= (async () => {
         purgeTimer?.cancel();
@@ -268,6 +290,7 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
   };
   const nip77Stats = ctx.nip77Stats!;
   ctx.observe = installOps(handle, clock, negCfg.enabled ? { nip77: { nip77Stats: () => nip77Stats } } : {}).observer;
+  ready.serving = true;
   log.info(
     { url, transport: transport.name, verify: verifier.backend, verifyWorkers: verifier.workers, policy: config.policy.mode, dataDir: config.store.dataDir, sync: config.sync.enabled, git: git?.root ?? false },
     'grasp-relay listening',

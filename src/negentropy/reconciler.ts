@@ -18,12 +18,13 @@ import { NegentropyError } from './errors.js';
 import type { NegentropyStorage } from './storage.js';
 
 export interface NegentropyOptions {
-  /** Largest message in bytes, sent or accepted; 0 (default) = unlimited, otherwise ≥ 4096. */
+  /** Largest message in bytes that this side sends; 0 (default) = unlimited, otherwise ≥ 4096. */
   frameSizeLimit?: number;
   /**
-   * Largest message accepted, when it should differ from `frameSizeLimit` (0 = any size). A peer
-   * may use a larger limit than ours (nostr-tools defaults to 60000, strfry more): a relay that
-   * already bounds message sizes in its transport passes 0 here.
+   * Largest message accepted; 0 (default) = any size. A frame limit bounds what a side sends, not
+   * what it accepts: the peer may use a larger limit than ours (nostr-tools defaults to 60000,
+   * strfry more, others none), so the size of incoming messages is left to the caller's own
+   * message-size limit (the relay's limits.maxMessageBytes) unless this is set.
    */
   maxIncomingFrame?: number;
 }
@@ -75,7 +76,7 @@ function checkLimit(limit: number | undefined): number {
 
 function makeEngine(storage: NegentropyStorage, opts: NegentropyOptions | undefined): Engine {
   const limit = checkLimit(opts?.frameSizeLimit);
-  const maxIn = opts?.maxIncomingFrame ?? limit;
+  const maxIn = opts?.maxIncomingFrame ?? 0;
   if (!Number.isSafeInteger(maxIn) || maxIn < 0) throw new NegentropyError(`maxIncomingFrame must be a non-negative integer, got ${String(maxIn)}`);
   return new Engine(storage, limit, maxIn);
 }

@@ -99,6 +99,7 @@ export function installOps(relay: RelayHandle, clock: Clock = systemClock, extra
     const store: unknown = relay.store;
     metrics = createMetrics({
       connections: () => relay.connections(),
+      sendBuffered: () => relay.sendBuffered(),
       ingest: relay.ingest,
       store: relay.store,
       ...(relay.sync !== undefined ? { sync: relay.sync } : {}),

@@ -11,8 +11,10 @@ import { memorySplit } from './memory.js';
 export interface MetricsSources {
   /** open WebSocket connections */
   connections(): number;
+  /** bytes held for connections (send buffers + stored events in hand): sum and largest */
+  sendBuffered?(): { total: number; max: number };
   ingest: { readonly counts: Readonly<Record<string, number>>; readonly refusals?: Readonly<Record<string, number>> };
-  store: { stats(): { events: number; bytes: number } };
+  store: { stats(): { events: number; bytes: number }; storageFull?(): boolean };
   sync?: {
     status(): SyncStatus;
     /** the Peer for a relay: its cumulative stats (failed batches) are read when present */
@@ -122,6 +124,26 @@ export function createMetrics(src: MetricsSources): RelayMetrics {
       this.inc(closed);
     },
   });
+  const drops = new Counter({
+    name: 'grasp_relay_connections_dropped_total',
+    help: 'Connections the relay closed because the client did not read (send buffer over limits.maxSendBufferBytes), by reason: slow-consumer-live (a live event), send-buffer-full (a reply).',
+    labelNames: ['reason'],
+    registers,
+  });
+  if (src.sendBuffered !== undefined) {
+    const held = src.sendBuffered.bind(src);
+    new Gauge({
+      name: 'grasp_relay_send_buffered_bytes',
+      help: 'Bytes the relay holds for its connections (socket send buffers + stored events being sent): total, and the largest single connection (max).',
+      labelNames: ['scope'],
+      registers,
+      collect() {
+        const h = held();
+        this.set({ scope: 'total' }, h.total);
+        this.set({ scope: 'max' }, h.max);
+      },
+    });
+  }
   const messages = new Counter({
     name: 'grasp_relay_messages_total',
     help: 'Client messages received, by type (invalid: unparsable, oversized: over limits.maxMessageBytes).',
@@ -170,6 +192,14 @@ export function createMetrics(src: MetricsSources): RelayMetrics {
     registers,
     collect() {
       this.set(src.store.stats().bytes);
+    },
+  });
+  new Gauge({
+    name: 'grasp_relay_store_full',
+    help: 'Whether writes currently fail because storage is full (no space on the data directory’s filesystem, or the LMDB map is full): 1 yes, 0 no. Reads keep working; writes resume by themselves.',
+    registers,
+    collect() {
+      this.set(src.store.storageFull?.() === true ? 1 : 0);
     },
   });
   let unhookBatches: (() => void) | undefined;
@@ -228,6 +258,9 @@ export function createMetrics(src: MetricsSources): RelayMetrics {
     },
     connectionClosed() {
       closed++;
+    },
+    dropped(reason) {
+      drops.inc({ reason });
     },
   };
 

@@ -6,7 +6,7 @@ import type { StoreReader } from '../store/types.js';
 import type { PolicyConfig, ServiceConfig } from '../config/schema.js';
 import type { PolicyDecision, RejectCode, RejectPrefix } from './types.js';
 import { parsePubkeyList, RepoList } from './lists.js';
-import { parseHostSpec, type HostSpec } from './urls.js';
+import { parseHostSpec, urlIsService, type HostSpec } from './urls.js';
 import {
   announcementAddress,
   announcementsForD,
@@ -19,6 +19,8 @@ import {
 } from './maintainers.js';
 
 export const KIND_DELETION = 5;
+/** NIP-62 request to vanish */
+export const KIND_VANISH = 62;
 export const KIND_GRASP_LIST = 10317;
 
 /** Longest `waitingFor` list handed to the sync engine. */
@@ -83,6 +85,8 @@ export function isValidRepoIdentifier(d: string): boolean {
 
 /** The whole policy (mode `grasp`; mode `open` accepts every event of a non-blocked author). */
 export function checkEvent(c: CompiledPolicy, event: NostrEvent, store: StoreReader): PolicyDecision {
+  // in every mode and from every author (even a blocked one: it only erases)
+  if (event.kind === KIND_VANISH) return checkVanish(c, event);
   if (c.blockedPubkeys.has(event.pubkey)) return reject('blocked', 'blocked-pubkey', 'author is blocked on this relay');
   if (c.mode === 'open') return ACCEPT;
   try {
@@ -102,6 +106,17 @@ export function checkEvent(c: CompiledPolicy, event: NostrEvent, store: StoreRea
     const why = err instanceof Error ? err.message : String(err);
     return reject('error', 'internal-error', `could not check the event against the write policy (${why.slice(0, 200)})`);
   }
+}
+
+// ---- 62 ------------------------------------------------------------------------------------
+
+/** NIP-62: a request to vanish is for the relays its `relay` tags name (or ALL_RELAYS). */
+function checkVanish(c: CompiledPolicy, ev: NostrEvent): PolicyDecision {
+  for (const t of ev.tags) {
+    if (!Array.isArray(t) || t[0] !== 'relay' || typeof t[1] !== 'string') continue;
+    if (t[1] === 'ALL_RELAYS' || urlIsService(t[1], ['ws:', 'wss:'], c.hosts)) return ACCEPT;
+  }
+  return reject('invalid', 'vanish-other-relay', `a request to vanish (NIP-62) must name this relay (wss://${c.canonicalHost}) or ALL_RELAYS in a relay tag`);
 }
 
 // ---- 30617 ---------------------------------------------------------------------------------

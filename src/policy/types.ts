@@ -7,6 +7,8 @@ import type { StoreReader } from '../store/types.js';
 export type Origin = 'client' | 'sync';
 
 export type RejectCode =
+  /** a NIP-62 request to vanish that names neither this relay nor ALL_RELAYS */
+  | 'vanish-other-relay'
   /** the author is in policy.blockedPubkeys */
   | 'blocked-pubkey'
   /** the repository (pubkey/d) is in policy.repoBlocklist */

@@ -1,6 +1,10 @@
 // One client connection: NIP-01 EVENT/REQ/CLOSE, NIP-45 COUNT, NIP-77 hand-off, limits and
 // backpressure. Owns the connection's subscriptions (live index entries and running stored-event
 // queries). Writes go through the shared ingest path; reads through the store's sliced queries.
+// Memory bound: the subscriptions' stored-event streams take turns, one byte-bounded slice at a
+// time, and fetch a slice only when the socket has room for it, so what the relay holds for one
+// connection (socket buffer + the slice in hand) stays within limits.maxSendBufferBytes plus one
+// event. A client over that bound is dropped (logged at info, counted in /metrics).
 import type { Config } from '../config/schema.js';
 import { eventFrame, eventFramePrefix, type EventBytes } from '../live/frames.js';
 import type { LiveSubscription, SubscriptionIndex } from '../live/subscription-index.js';
@@ -48,10 +52,17 @@ export interface ConnectionObserver {
   message(type: string): void;
   reqDone(seconds: number): void;
   connectionClosed(): void;
+  /** the relay closed a connection that did not read fast enough (reason: a short machine label) */
+  dropped?(reason: DropReason): void;
 }
 
-/** Pause a stored-event stream while more than this is queued on the socket. */
+/** Why the relay dropped a client: its send buffer was full when a live event or a reply came. */
+export type DropReason = 'slow-consumer-live' | 'send-buffer-full';
+
+/** A stored-event stream fetches its next slice only while at most this is queued on the socket. */
 const HIGH_WATER = 1 << 20;
+/** Largest stored-event slice in characters of JSON (a slice ends with the event that crosses it). */
+const SLICE_BYTES = 256 * 1024;
 
 class Subscription implements LiveSubscription {
   readonly subIdJson: string;
@@ -87,6 +98,12 @@ export class Connection implements SocketHandler {
   private readonly subs = new Map<string, Subscription>();
   private readonly neg: { handle(msg: unknown[]): void; close(): void } | undefined;
   private drainWaiters: Array<() => void> = [];
+  /** stored-event streams waiting for their turn (see streamStored) */
+  private turnWaiters: Array<() => void> = [];
+  private turnTaken = false;
+  /** characters of stored events fetched from the store and not yet handed to the socket */
+  private inHand = 0;
+  private dropped = false;
   private gone = false;
   private readonly log: Logger;
 
@@ -217,14 +234,7 @@ export class Connection implements SocketHandler {
     const started = performance.now();
     const wantsStored = sub.filters.some((f) => f.limit !== 0);
     try {
-      if (wantsStored) {
-        for await (const slice of this.ctx.store.query(sub.filters, { maxLimit: this.ctx.config.limits.maxLimit })) {
-          if (sub.cancelled || this.gone) return;
-          for (const raw of slice) this.socket.send(eventMessage(sub.subIdJson, raw));
-          if (this.socket.bufferedAmount() > HIGH_WATER) await this.waitDrain();
-          if (sub.cancelled || this.gone) return;
-        }
-      }
+      if (wantsStored && !(await this.sendStored(sub))) return;
       this.socket.send(eoseMessage(sub.subIdJson));
       sub.goLive();
       this.ctx.observe?.reqDone((performance.now() - started) / 1000);
@@ -235,6 +245,60 @@ export class Connection implements SocketHandler {
         this.removeSub(sub.subId);
       }
     }
+  }
+
+  /**
+   * Stream a subscription's stored events; false when it was cancelled or the socket went away.
+   * Subscriptions take turns (FIFO), one slice per turn, and a slice is fetched only when the
+   * socket holds at most `room` bytes: socket buffer + slice in hand ≤ maxSendBufferBytes + one
+   * event, however many subscriptions the client opens and whether it reads or not.
+   */
+  private async sendStored(sub: Subscription): Promise<boolean> {
+    const limits = this.ctx.config.limits;
+    const sliceBytes = Math.max(1, Math.min(SLICE_BYTES, Math.floor(limits.maxSendBufferBytes / 4)));
+    const room = Math.min(HIGH_WATER, limits.maxSendBufferBytes - sliceBytes);
+    const it = this.ctx.store.query(sub.filters, { maxLimit: limits.maxLimit, sliceBytes })[Symbol.asyncIterator]();
+    try {
+      for (;;) {
+        await this.takeTurn();
+        try {
+          while (!sub.cancelled && !this.gone && this.socket.bufferedAmount() > room) await this.waitDrain();
+          if (sub.cancelled || this.gone) return false;
+          const next = await it.next();
+          if (next.done === true) return true;
+          if (sub.cancelled || this.gone) return false;
+          for (const raw of next.value) this.inHand += raw.length;
+          for (const raw of next.value) {
+            this.inHand -= raw.length;
+            this.socket.send(eventMessage(sub.subIdJson, raw));
+          }
+        } finally {
+          this.inHand = 0;
+          this.giveTurn();
+        }
+      }
+    } finally {
+      await it.return?.();
+    }
+  }
+
+  private takeTurn(): Promise<void> {
+    if (!this.turnTaken) {
+      this.turnTaken = true;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.turnWaiters.push(resolve));
+  }
+
+  private giveTurn(): void {
+    const next = this.turnWaiters.shift();
+    if (next !== undefined) next();
+    else this.turnTaken = false;
+  }
+
+  /** What the relay holds for this connection: bytes queued on the socket + stored events in hand. */
+  heldBytes(): number {
+    return this.gone ? 0 : this.socket.bufferedAmount() + this.inHand;
   }
 
   private onCount(rawSubId: unknown, rawFilters: unknown[]): void {
@@ -276,19 +340,27 @@ export class Connection implements SocketHandler {
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
+  /** A reply (OK, NOTICE, CLOSED, NIP-77…): a client whose buffer is over the limit is dropped. */
   send(text: string): void {
-    if (!this.gone) this.socket.send(text);
+    if (this.gone) return;
+    if (this.socket.bufferedAmount() > this.ctx.config.limits.maxSendBufferBytes) return this.drop('send-buffer-full');
+    this.socket.send(text);
   }
 
   /** A live event: a client whose buffer is over the limit is dropped rather than buffered forever. */
   sendLive(text: string | Uint8Array): void {
     if (this.gone) return;
-    if (this.socket.bufferedAmount() > this.ctx.config.limits.maxSendBufferBytes) {
-      this.log.info({ ip: this.socket.ip }, 'dropping slow consumer: send buffer full');
-      this.socket.close(1008, 'slow consumer: send buffer full');
-      return;
-    }
+    if (this.socket.bufferedAmount() > this.ctx.config.limits.maxSendBufferBytes) return this.drop('slow-consumer-live');
     this.socket.send(text);
+  }
+
+  /** Close a client that does not read: one info line with its address, bytes held and why. */
+  private drop(reason: DropReason): void {
+    if (this.dropped) return;
+    this.dropped = true;
+    this.log.info({ ip: this.socket.ip, bytes: this.heldBytes(), reason }, 'dropping slow consumer: send buffer full');
+    this.ctx.observe?.dropped?.(reason);
+    this.socket.close(1008, 'slow consumer: send buffer full');
   }
 
   /** transport: the socket is gone */
@@ -302,6 +374,10 @@ export class Connection implements SocketHandler {
     this.subs.clear();
     this.neg?.close();
     this.drain();
+    // streams waiting for their turn see `gone` and end
+    const turns = this.turnWaiters;
+    this.turnWaiters = [];
+    for (const f of turns) f();
     this.ctx.ipLimiter.release(this.socket.ip);
     this.ctx.observe?.connectionClosed();
     this.onGone();

@@ -88,6 +88,7 @@ const STORE_REFUSAL: Record<Exclude<InsertResult, { status: 'stored' | 'duplicat
   deleted: 'blocked: this event was deleted by its author',
   expired: 'invalid: event has expired',
   error: 'error: could not store the event',
+  full: 'error: storage full',
 };
 
 export function createIngest(deps: IngestDeps): Ingest {

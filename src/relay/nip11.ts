@@ -1,6 +1,8 @@
 // The NIP-11 relay information document, built from the configuration and the parts in use
 // (policy fields, signature backend). supported_nips lists only what is implemented and enabled;
 // limitation shows the real configured limits.
+import { schnorr } from '@noble/curves/secp256k1.js';
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import type { Config } from '../config/schema.js';
 import { nip11PolicyFields } from '../policy/index.js';
 
@@ -8,7 +10,7 @@ export const SOFTWARE = 'https://github.com/grasp-relay/grasp-relay';
 export const VERSION = '0.1.0';
 
 export function buildNip11(config: Config, extra: { verifyBackend: string; transport: string }): Record<string, unknown> {
-  const nips = [1, 9, 11, 40, 45];
+  const nips = [1, 9, 11, 40, 45, 62];
   if (config.negentropy.enabled) nips.push(77);
   const l = config.limits;
   const doc: Record<string, unknown> = {
@@ -39,7 +41,25 @@ export function buildNip11(config: Config, extra: { verifyBackend: string; trans
       negentropy_max_items: config.negentropy.enabled ? config.negentropy.maxItems : undefined,
     },
   };
-  if (config.service.pubkey) doc.pubkey = config.service.pubkey;
+  const pubkey = relayPubkey(config);
+  if (pubkey !== undefined) doc.pubkey = pubkey;
   if (config.service.contact) doc.contact = config.service.contact;
   return doc;
+}
+
+/**
+ * The relay's public key for NIP-11: that of the relay key in the environment variable named by
+ * service.secretKeyEnv (the key sync uses for NIP-42) when it holds one, else service.pubkey.
+ */
+export function relayPubkey(config: Config, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const name = config.service.secretKeyEnv;
+  const sk = name ? env[name] : undefined;
+  if (sk !== undefined && /^[0-9a-fA-F]{64}$/.test(sk)) {
+    try {
+      return bytesToHex(schnorr.getPublicKey(hexToBytes(sk.toLowerCase())));
+    } catch {
+      // not a valid secp256k1 scalar: fall back to the configured key
+    }
+  }
+  return config.service.pubkey ? config.service.pubkey : undefined;
 }

@@ -99,6 +99,7 @@ export function createWsTransport(opts: TransportOptions, cb: TransportCallbacks
       const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
       if (!isBinary) handler.message(buf.toString('utf8'), buf.length);
     });
+    closeWithReason(ws, opts.maxPayloadBytes);
     ws.on('close', () => {
       clearInterval(ping);
       closed = true;
@@ -128,4 +129,18 @@ export function createWsTransport(opts: TransportOptions, cb: TransportCallbacks
       await done;
     },
   };
+}
+
+/**
+ * ws closes a socket whose frame is over maxPayload (1009) or whose text is not UTF-8 (1007) with
+ * the code only; a client is owed the reason. Its receiver reports the error to a listener that
+ * closes with the bare code, so ours runs first (ws's later close() is then a no-op).
+ */
+function closeWithReason(ws: WebSocket, maxPayloadBytes: number): void {
+  const receiver = (ws as unknown as { _receiver?: { prependListener?: (ev: 'error', f: (e: Error & { code?: string }) => void) => void } })._receiver;
+  receiver?.prependListener?.('error', (err) => {
+    if (ws.readyState !== ws.OPEN) return;
+    if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') ws.close(1009, `message too big: the limit is ${maxPayloadBytes} bytes`);
+    else if (err.code === 'WS_ERR_INVALID_UTF8') ws.close(1007, 'invalid UTF-8 in a text message');
+  });
 }

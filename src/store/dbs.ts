@@ -27,6 +27,8 @@ export interface Dbs {
   delIds: IndexDb;
   /** deleted address → ts (8 bytes): deletion created_at (highest) */
   delAddrs: IndexDb;
+  /** NIP-62: pubkey that asked to vanish → ts (8 bytes): created_at of its latest request */
+  vanished: IndexDb;
   /** other modules' state: string → JSON */
   meta: Database<unknown, string>;
   /** purgatory (git.md §2.4): id (32 bytes) → entry JSON (raw event, d list, origin, times, dormant) */
@@ -42,9 +44,13 @@ export interface Dbs {
 export function openDbs(dataDir: string, mapSizeGiB: number | undefined): Dbs {
   const env = open({
     path: dataDir,
-    maxDbs: 16,
+    maxDbs: 32,
     // Commits are followed by an explicit wait for `flushed` (see writer.ts).
     overlappingSync: true,
+    // Every write goes through an explicit env.batch() (writer.ts) or putMeta; lmdb-js's own
+    // event-turn batching would wrap them in an extra internal commit promise that nobody can
+    // handle, so a failed commit (disk full) would reject it unhandled.
+    eventTurnBatching: false,
     ...(mapSizeGiB !== undefined ? { mapSize: Math.round(mapSizeGiB * 1024 ** 3) } : {}),
   });
   const bin = (name: string): IndexDb =>
@@ -62,6 +68,7 @@ export function openDbs(dataDir: string, mapSizeGiB: number | undefined): Dbs {
     expiry: bin('expiry'),
     delIds: bin('del_ids'),
     delAddrs: bin('del_addrs'),
+    vanished: bin('vanished'),
     meta: env.openDB<unknown, string>('meta', { encoding: 'json' }),
     purgatory: env.openDB<unknown, Buffer>('purgatory', { keyEncoding: 'binary', encoding: 'json' }),
     purgD: bin('purg_d'),

@@ -59,8 +59,15 @@ export function indexEntries(dbs: Dbs, ev: NostrEvent, id: Buffer, pk: Buffer): 
   return out;
 }
 
-/** NIP-09: whether a stored deletion covers this event (same-author id deletion, or its address). */
+/**
+ * NIP-09: whether a stored deletion covers this event (same-author id deletion, or its address);
+ * NIP-62: or its author asked to vanish at or after its created_at (requests themselves are kept).
+ */
 export function isTombstoned(dbs: Dbs, view: View, ev: NostrEvent, id: Buffer, pk: Buffer): boolean {
+  if (ev.kind !== 62) {
+    const v = view.get(dbs.vanished, pk);
+    if (v !== undefined && readTs(v, 0) >= ev.created_at) return true;
+  }
   if (ev.kind !== 5 && view.exists(dbs.delIds, idTombstoneKey(id, pk))) return true;
   const ak = eventAddressKey(ev, pk);
   if (ak !== undefined) {

@@ -11,6 +11,7 @@ import { openDbs, type Dbs } from './dbs.js';
 import { ExpiredIds } from './expiry.js';
 import { LmdbPurgatory } from './purgatory.js';
 import { Writer } from './writer.js';
+import { quietLmdbCommitErrors, StorageHealth } from './health.js';
 import { ID_LEN, TS_LEN, addressKey, hexToBytes, isIndexableLetter, isHex64
 } from './keys.js';
 import { committedView, isTombstoned } from './event-index.js';
@@ -30,6 +31,7 @@ class LmdbStore implements Store {
   private readonly expired: ExpiredIds;
   private readonly writer: Writer;
   readonly purgatory: LmdbPurgatory;
+  private readonly health: StorageHealth;
   private closed = false;
 
   constructor(
@@ -40,12 +42,15 @@ class LmdbStore implements Store {
   ) {
     this.expired = new ExpiredIds(dbs.expiry, clock);
     this.purgatory = new LmdbPurgatory(dbs, () => clock.now());
+    const health = (this.health = new StorageHealth(dataDir, log));
     this.writer = new Writer(dbs, log, {
       now: () => this.expired.now(),
       committed: (events, seconds) => {
+        health.succeeded();
         this.expired.invalidate();
         for (const l of this.batchListeners) l(events, seconds);
       },
+      commitFailed: (err) => health.failed(err),
     });
   }
 
@@ -94,7 +99,7 @@ class LmdbStore implements Store {
     return isTombstoned(this.dbs, committedView, event, hexToBytes(event.id), hexToBytes(event.pubkey));
   }
 
-  query(filters: Filter[], opts?: { maxLimit?: number; sliceSize?: number }): AsyncIterable<string[]> {
+  query(filters: Filter[], opts?: { maxLimit?: number; sliceSize?: number; sliceBytes?: number }): AsyncIterable<string[]> {
     return runQuery(() => this.ctx(), filters, opts);
   }
 
@@ -115,6 +120,10 @@ class LmdbStore implements Store {
     return { events: s.entryCount ?? 0, bytes: fileSize(path.join(this.dataDir, 'data.mdb')) };
   }
 
+  storageFull(): boolean {
+    return this.health.full;
+  }
+
   insert(event: NostrEvent, raw: string): Promise<InsertResult> {
     return this.writer.insert(event, raw);
   }
@@ -124,8 +133,15 @@ class LmdbStore implements Store {
   }
 
   async putMeta(key: string, value: unknown): Promise<void> {
-    await this.dbs.meta.put(key, value);
-    await this.dbs.env.flushed;
+    try {
+      await this.dbs.meta.put(key, value);
+      await this.dbs.env.flushed;
+    } catch (err) {
+      // classify (and consume lmdb-js's separate commitError rejection), then fail the caller
+      const why = await this.health.failed(err);
+      throw new Error(why === 'full' ? 'storage full' : 'store write failed', { cause: err });
+    }
+    this.health.succeeded();
   }
 
   purgeExpired(now: number): Promise<number> {
@@ -156,6 +172,7 @@ function fileSize(file: string): number {
  */
 export async function openStore(opts: OpenStoreOptions): Promise<Store> {
   fs.mkdirSync(opts.dataDir, { recursive: true });
+  quietLmdbCommitErrors();
   const dbs = openDbs(opts.dataDir, opts.mapSizeGiB);
   const log = opts.log ?? silentLogger;
   return new LmdbStore(dbs, opts.dataDir, opts.clock ?? systemClock, log);

@@ -6,6 +6,7 @@ import type { NostrEvent } from '../nostr/event.js';
 import { dTag, parseAddress } from '../nostr/event.js';
 import type { Dbs } from './dbs.js';
 import { EMPTY, ID_LEN, hexToBytes, isHex64, readTs, tsBytes } from './keys.js';
+import { consumeCommitError, ignoreRejection } from './health.js';
 
 export type PurgatoryOrigin = 'client' | 'sync';
 
@@ -153,12 +154,15 @@ export class LmdbPurgatory implements Purgatory {
     const run = async (): Promise<void> => {
       const ops = plan();
       if (ops.length === 0) return;
-      await this.dbs.env.batch(() => {
-        for (const [db, key, value] of ops) {
-          if (value === REMOVE) void db.remove(key);
-          else void (db as Dbs['purgatory']).put(key, value);
-        }
-      });
+      await this.dbs.env
+        .batch(() => {
+          for (const [db, key, value] of ops) {
+            ignoreRejection(value === REMOVE ? db.remove(key) : (db as Dbs['purgatory']).put(key, value));
+          }
+        })
+        .catch((err: unknown) => {
+          throw consumeCommitError(err);
+        });
       await this.dbs.env.flushed;
     };
     const p = this.chain.then(run, run);

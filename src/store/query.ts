@@ -130,25 +130,29 @@ function nextRaw(ctx: ReadContext, src: Source, lastRef: { last: Candidate | und
 export async function* runQuery(
   newContext: () => ReadContext,
   filters: Filter[],
-  opts: { maxLimit?: number; sliceSize?: number } | undefined,
+  opts: { maxLimit?: number; sliceSize?: number; sliceBytes?: number } | undefined,
 ): AsyncGenerator<string[]> {
   const maxLimit = opts?.maxLimit ?? DEFAULT_MAX_LIMIT;
   const sliceSize = Math.max(1, opts?.sliceSize ?? DEFAULT_SLICE);
+  const sliceBytes = Math.max(1, opts?.sliceBytes ?? Infinity);
   const ctx = newContext();
   const src = openQuery(ctx, filters, maxLimit);
   if (src === undefined) return;
   const lastRef: { last: Candidate | undefined } = { last: undefined };
   let out: string[] = [];
+  let bytes = 0;
   for (;;) {
     const raw = nextRaw(ctx, src, lastRef);
     if (raw === undefined) break;
     if (raw !== null) {
       out.push(raw);
+      bytes += raw.length;
       ctx.work.keys += 1;
     }
-    if (out.length >= sliceSize) {
+    if (out.length >= sliceSize || bytes >= sliceBytes) {
       yield out;
       out = [];
+      bytes = 0;
       ctx.work.keys = 0;
       await new Promise<void>((r) => setImmediate(r));
     } else if (ctx.work.keys >= WORK_BUDGET) {

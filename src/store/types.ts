@@ -17,7 +17,8 @@ export type InsertResult =
   | {
       status: 'rejected';
       /** machine reason; the relay turns it into an OK false with a NIP-01 prefix */
-      reason: 'replaced' | 'deleted' | 'expired' | 'error';
+      /** full: the commit failed because storage is full (disk or LMDB map) */
+      reason: 'replaced' | 'deleted' | 'expired' | 'error' | 'full';
       message: string;
     };
 
@@ -47,9 +48,10 @@ export interface StoreReader {
   /**
    * Stored events matching any of the filters, newest first (ties by id ascending), deduplicated,
    * each filter's `limit` honoured (capped by `maxLimit`). Yields slices of raw JSON; between
-   * slices it yields to the event loop and holds no read transaction open.
+   * slices it yields to the event loop and holds no read transaction open. A slice ends after
+   * `sliceSize` events or once it holds `sliceBytes` characters of JSON (so at most one event more).
    */
-  query(filters: Filter[], opts?: { maxLimit?: number; sliceSize?: number }): AsyncIterable<string[]>;
+  query(filters: Filter[], opts?: { maxLimit?: number; sliceSize?: number; sliceBytes?: number }): AsyncIterable<string[]>;
   /** Synchronous variant for small, bounded lookups (policy, sync): at most `max` events. */
   querySync(filter: Filter, max: number): StoredEvent[];
   /** NIP-45: number of distinct stored events matching any filter, from the indexes. */
@@ -61,6 +63,8 @@ export interface StoreReader {
   negentropyItems(filter: Filter, max: number): NegentropyItems | 'too-many';
   /** Number of stored events (approximate is fine) and bytes on disk. */
   stats(): { events: number; bytes: number };
+  /** Whether writes currently fail because storage is full (disk or LMDB map); reads still work. */
+  storageFull?(): boolean;
 }
 
 export interface StoreWriter {

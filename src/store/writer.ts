@@ -22,6 +22,7 @@ import {
   headValue,
   hexToBytes,
   idTombstoneKey,
+  indexKey,
   readTs,
   tsBytes,
   EMPTY,
@@ -121,12 +122,20 @@ class Overlay implements View {
   commit(env: Dbs['env']): Promise<boolean> {
     const ops = this.ops;
     this.ops = [];
-    return env.batch(() => {
+    const done = env.batch(() => {
+      // each put/remove returns a promise that rejects too when the batch fails; the batch's own
+      // promise carries the failure, so these are only kept from rejecting unhandled (one handler
+      // per distinct promise: inside a batch they are mostly the same one)
+      let last: Promise<unknown> | undefined;
       for (const [db, key, value] of ops) {
-        if (value === REMOVED) void db.remove(key);
-        else void db.put(key, value);
+        const p: Promise<unknown> = value === REMOVED ? db.remove(key) : db.put(key, value);
+        if (p !== last) {
+          last = p;
+          p.catch(ignore);
+        }
       }
     });
+    return done;
   }
 }
 
@@ -142,10 +151,13 @@ interface PurgeChunk {
 export interface WriterHooks {
   /** seconds since the epoch */
   now(): number;
-  /** after each durable commit */
   /** a batch is durable: how many jobs it held and seconds from its decision to durability */
   committed(events: number, seconds: number): void;
+  /** a batch's commit failed: whether because storage is full (the hook logs it) */
+  commitFailed(err: unknown): Promise<'full' | 'error'>;
 }
+
+const ignore = (): void => {};
 
 export class Writer {
   private queue: Job[] = [];
@@ -159,7 +171,7 @@ export class Writer {
     private readonly log: Logger,
     private readonly hooks: WriterHooks,
   ) {
-    this.readable = new Set<AnyDb>([dbs.events, dbs.heads, dbs.delIds, dbs.delAddrs] as AnyDb[]);
+    this.readable = new Set<AnyDb>([dbs.events, dbs.heads, dbs.delIds, dbs.delAddrs, dbs.vanished] as AnyDb[]);
   }
 
   insert(event: NostrEvent, raw: string): Promise<InsertResult> {
@@ -242,13 +254,15 @@ export class Writer {
         results.push(errorResult('error: could not store the event'));
       }
     }
-    const settle = (failed: boolean): void => {
+    const settle = (failed: 'full' | 'error' | false): void => {
+      const failure: InsertResult | undefined =
+        failed === 'full' ? { status: 'rejected', reason: 'full', message: 'error: storage full' } : failed === 'error' ? errorResult('error: could not save the event') : undefined;
       jobs.forEach((job, i) => {
         const r = results[i]!;
         if (job.type === 'insert') {
           const ir = r as InsertResult;
-          job.resolve(failed && ir.status === 'stored' ? errorResult('error: could not save the event') : ir);
-        } else job.resolve(failed ? { removed: 0, more: false } : (r as PurgeChunk));
+          job.resolve(failure !== undefined && ir.status === 'stored' ? failure : ir);
+        } else job.resolve(failed !== false ? { removed: 0, more: false } : (r as PurgeChunk));
       });
     };
     if (ov.size === 0) {
@@ -260,15 +274,12 @@ export class Writer {
       .commit(this.dbs.env)
       .then(() => this.dbs.env.flushed)
       .then(
-        () => false,
-        (err: unknown) => {
-          this.log.error({ err }, 'store commit failed');
-          return true;
-        },
+        () => false as const,
+        (err: unknown) => this.hooks.commitFailed(err).catch(() => 'error' as const),
       )
       .then((failed) => {
         ov.committed = true;
-        this.hooks.committed(jobs.length, (performance.now() - started) / 1000);
+        if (failed === false) this.hooks.committed(jobs.length, (performance.now() - started) / 1000);
         settle(failed);
       });
   }
@@ -309,8 +320,31 @@ export class Writer {
     }
     ov.put(dbs.events, id, raw);
     for (const [db, key, value] of indexEntries(dbs, ev, id, pk)) ov.put(db, key, value);
-    const deleted = ev.kind === 5 ? this.applyDeletion(ov, ev, pk) : [];
+    const deleted = ev.kind === 5 ? this.applyDeletion(ov, ev, pk) : ev.kind === 62 ? this.applyVanish(ov, ev, pk) : [];
     return { status: 'stored', replaced, deleted };
+  }
+
+  /**
+   * NIP-62 request to vanish (already checked to name this relay): erase every stored event of
+   * the author up to its created_at (NIP-09 deletions included, earlier requests kept) and
+   * remember the time so those events are refused if they are published again.
+   */
+  private applyVanish(ov: Overlay, req: NostrEvent, pk: Buffer): string[] {
+    const dbs = this.dbs;
+    const prev = ov.get(dbs.vanished, pk);
+    if (prev === undefined || readTs(prev, 0) < req.created_at) ov.put(dbs.vanished, pk, tsBytes(req.created_at));
+    const erased: string[] = [];
+    const zero = Buffer.alloc(ID_LEN);
+    const keys = dbs.byPubkey.getKeys({ start: indexKey(pk, 0, zero), end: indexKey(pk, req.created_at + 1, zero) });
+    for (const key of keys) {
+      const id = Buffer.from(key.subarray(key.length - ID_LEN));
+      const raw = ov.get(dbs.events, id);
+      if (raw === undefined) continue;
+      const ev = JSON.parse(raw) as NostrEvent;
+      if (ev.kind === 62) continue;
+      if (this.removeEvent(ov, id, ev) !== undefined) erased.push(ev.id);
+    }
+    return erased;
   }
 
   /** Whether a stored event (looked up through the overlay) carries an expiration ≤ now. */

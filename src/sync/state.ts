@@ -37,7 +37,8 @@ export class StateStore {
     this.dirty.set(url, snapshot);
     this.timer ??= this.clock.setTimeout(() => {
       this.timer = undefined;
-      void this.flush();
+      // a failed write (storage full) is logged by the store; the state is saved again next time
+      this.flush().catch(() => {});
     }, this.delayMs);
   }
 

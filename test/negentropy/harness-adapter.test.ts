@@ -70,9 +70,10 @@ function itemLines(pairs: Pair[]): string {
   return pairs.map(([t, id]) => `item,${t},${id}\n`).join('') + 'seal\n';
 }
 
-async function play(a: Pair[], b: Pair[], limit: number | undefined) {
+/** One reconciliation between two adapter processes; each side's messages must respect its own limit. */
+async function play(a: Pair[], b: Pair[], limit: number | undefined, resLimit: number | undefined = limit) {
   const ini = new Adapter(limit);
-  const res = new Adapter(limit);
+  const res = new Adapter(resLimit);
   try {
     ini.send(itemLines(a));
     res.send(itemLines(b));
@@ -87,7 +88,7 @@ async function play(a: Pair[], b: Pair[], limit: number | undefined) {
       res.send(line + '\n');
       const reply = await res.line();
       assert.match(reply, /^msg,[0-9a-f]+$/);
-      if (limit) assert.ok((reply.length - 4) / 2 <= limit, 'responder message over the frame limit');
+      if (resLimit) assert.ok((reply.length - 4) / 2 <= resLimit, 'responder message over the frame limit');
       ini.send(reply + '\n');
       rounds++;
       for (;;) {
@@ -123,6 +124,31 @@ for (const limit of [undefined, 4096]) {
       assertSameSet(r.need, sets.onlyB, `need n=${n} d=${d}`);
     }
   });
+}
+
+// A frame limit bounds what a side sends, not what it accepts: sides with different limits (the
+// harness pairs implementations that way) must reconcile completely, in both directions.
+for (const [x, y] of [
+  [60000, 500000],
+  [4096, undefined],
+] as const) {
+  for (const [iniLimit, resLimit] of [
+    [x, y],
+    [y, x],
+  ]) {
+    test(`harness protocol, initiator FRAMESIZELIMIT ${iniLimit ?? 'unset'} ↔ responder ${resLimit ?? 'unset'}`, async () => {
+      let seed = 7000 + (iniLimit ?? 1) + 3 * (resLimit ?? 1);
+      for (const [n, d] of [
+        [20000, 0.05],
+        [5000, 1],
+      ] as const) {
+        const sets = makeSets(n, d, seed++, 'spread');
+        const r = await play(sets.a, sets.b, iniLimit, resLimit);
+        assertSameSet(r.have, sets.onlyA, `have n=${n} d=${d}`);
+        assertSameSet(r.need, sets.onlyB, `need n=${n} d=${d}`);
+      }
+    });
+  }
 }
 
 test('harness protocol: responder answers another version with msg,61; bad input exits non-zero', async () => {

@@ -1,6 +1,7 @@
 // The container files without a container engine: the Dockerfile keeps the README's build steps
 // and the runtime contract (non-root, /data volume, env, entrypoint), compose mounts what the
 // image expects, and the HEALTHCHECK command itself passes against a real relay and fails without.
+import { createServer } from 'node:http';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -98,4 +99,19 @@ test('the HEALTHCHECK command passes against a running relay and fails when it i
     await relay.destroy();
   }
   assert.equal(await runHealthcheck(port), 1);
+});
+
+test('the HEALTHCHECK command fails against a relay that is still starting (503)', async () => {
+  const { STARTING_UP } = await import('../../src/main.js');
+  const server = createServer((_req, res) => {
+    res.writeHead(STARTING_UP.status, STARTING_UP.headers);
+    res.end(STARTING_UP.body);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const addr = server.address();
+  try {
+    assert.equal(await runHealthcheck(typeof addr === 'object' && addr !== null ? addr.port : 0), 1);
+  } finally {
+    await new Promise((r) => server.close(r));
+  }
 });

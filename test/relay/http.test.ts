@@ -17,7 +17,7 @@ test('NIP-11 document: CORS, supported NIPs, GRASP fields, configured limits', a
     assert.match(res.headers.get('content-type') ?? '', /application\/nostr\+json/);
     const doc = (await res.json()) as Record<string, unknown>;
     assert.equal(doc.name, 'test relay');
-    assert.deepEqual(doc.supported_nips, [1, 9, 11, 40, 45, 77]);
+    assert.deepEqual(doc.supported_nips, [1, 9, 11, 40, 45, 62, 77]);
     assert.ok((doc.supported_grasps as string[]).includes('GRASP-01'));
     assert.equal(typeof doc.repo_acceptance_criteria, 'string');
     assert.equal((doc.limitation as Record<string, unknown>).max_limit, 1234);
@@ -27,6 +27,30 @@ test('NIP-11 document: CORS, supported NIPs, GRASP fields, configured limits', a
     assert.equal((await fetch(httpUrl(relay.port, '/nope'))).status, 404);
   } finally {
     await relay.destroy();
+  }
+});
+
+test('NIP-11 pubkey: the relay key from service.secretKeyEnv, else service.pubkey; contact when set', async () => {
+  const envName = 'GRASP_TEST_NIP11_SECRET_KEY';
+  const sk = '0000000000000000000000000000000000000000000000000000000000000003';
+  const pk = 'f9308a019258c31049344f85f89d5229b531c845836f99b08601f113bce036f9';
+  const other = 'ab'.repeat(32);
+  delete process.env[envName];
+  const configured = await startTestRelay({ service: { pubkey: other, contact: 'mailto:ops@example.com', secretKeyEnv: envName } });
+  process.env[envName] = sk;
+  const keyed = await startTestRelay({ service: { pubkey: other, secretKeyEnv: envName } });
+  delete process.env[envName];
+  try {
+    const doc = async (port: number) => (await (await fetch(httpUrl(port), { headers: { accept: 'application/nostr+json' } })).json()) as Record<string, unknown>;
+    const a = await doc(configured.port);
+    assert.equal(a.pubkey, other);
+    assert.equal(a.contact, 'mailto:ops@example.com');
+    const b = await doc(keyed.port);
+    assert.equal(b.pubkey, pk);
+    assert.equal(b.contact, undefined);
+  } finally {
+    await configured.destroy();
+    await keyed.destroy();
   }
 });
 
