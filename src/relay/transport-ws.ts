@@ -1,7 +1,10 @@
-// Pure-JS transport on node:http + the `ws` package, for Node versions the uWS build does not
-// support. Same behaviour as transport-uws.ts; slower, but portable. HTTP requests (buffered and
-// streamed routes, CORS) are served by http-node.ts; no request timeout, so slow links work here.
+// Pure-JS transport on node:http + the `ws` package, for Node versions and libcs no uWS build
+// loads on. Same behaviour as transport-uws.ts. HTTP requests (buffered and streamed routes, CORS)
+// are served by http-node.ts; no request timeout, so slow links work here. WebSocket sends are
+// corked per tick (the frames of one REQ or one fan-out leave in one write, as uWS does), received
+// frames are decoded without a copy, and `ws` unmasks with bufferutil's prebuilt binary when it loads.
 import { createServer, type IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import {
   forwardedIp,
@@ -35,11 +38,18 @@ export function createWsTransport(opts: TransportOptions, cb: TransportCallbacks
       sock.end(`HTTP/1.1 429 Too Many Requests\r\n${headers}content-length: ${Buffer.byteLength(admitted)}\r\n\r\n${admitted}`);
       return;
     }
-    wss.handleUpgrade(req, sock, head, (ws) => attach(ws, ip));
+    wss.handleUpgrade(req, sock, head, (ws) => attach(ws, sock, ip));
   });
 
-  function attach(ws: WebSocket, ip: string): void {
+  /** `raw`: the TCP socket under `ws` (corked while a tick's frames are queued; its 'drain' is ours) */
+  function attach(ws: WebSocket, raw: Duplex, ip: string): void {
+    ws.binaryType = 'nodebuffer';
     let closed = false;
+    let corked = false;
+    const uncork = (): void => {
+      corked = false;
+      raw.uncork();
+    };
     const socket: Socket = {
       ip,
       send(text) {
@@ -48,9 +58,13 @@ export function createWsTransport(opts: TransportOptions, cb: TransportCallbacks
           socket.close(1008, 'send buffer full');
           return;
         }
-        ws.send(text, (err) => {
-          if (!err && ws.bufferedAmount === 0) handler.drain();
-        });
+        // every frame sent in this tick goes out in one writev once the tick's work is done
+        if (!corked) {
+          corked = true;
+          raw.cork();
+          process.nextTick(uncork);
+        }
+        ws.send(text);
       },
       bufferedAmount: () => ws.bufferedAmount,
       close(code, reason) {
@@ -70,10 +84,17 @@ export function createWsTransport(opts: TransportOptions, cb: TransportCallbacks
     }, opts.idleTimeoutSeconds * 1000);
     ping.unref();
     ws.on('pong', () => (alive = true));
+    // the send buffer emptied after a write found it full (the relay pauses above 1 MiB, far over
+    // the socket's high-water mark, so a wait always ends with this event)
+    raw.on('drain', () => {
+      if (!closed) handler.drain();
+    });
+    // binaryType 'nodebuffer' (the default): one Buffer per message, reassembled by ws; decoded in place
     ws.on('message', (data, isBinary) => {
       alive = true;
-      const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
-      if (!isBinary) handler.message(buf.toString('utf8'), buf.length);
+      if (isBinary) return;
+      const buf = data as Buffer;
+      handler.message(buf.toString('utf8'), buf.length);
     });
     ws.on('close', () => {
       clearInterval(ping);
