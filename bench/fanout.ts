@@ -4,7 +4,7 @@
 // costs the write path and delivery latency), and the naive matchFilter loop over all filters that
 // the live index replaces (in-process, no sockets).
 // Run: npx tsc -p . && node dist/bench/fanout.js [--events 5000] [--subs 1000] [--connections 50]
-//        [--inflight 50] [--latency-events 500] [--transport uws|ws] [--quick]
+//        [--inflight 50] [--latency-events 500] [--transport auto|uws|ws] [--quick]
 import { SubscriptionIndex, type LiveSubscription } from '../src/live/subscription-index.js';
 import type { Filter, NostrEvent } from '../src/nostr/event.js';
 import { matchFilters } from '../src/nostr/filter.js';
@@ -100,6 +100,8 @@ function indexMatch(subs: Filter[][], events: readonly NostrEvent[], naive: Uint
 }
 
 interface LiveRun {
+  /** the transport the relay ran (auto resolves to uws or ws) */
+  transport: string;
   subs: number;
   publishPerSec: number;
   deliveries: number;
@@ -136,7 +138,7 @@ async function liveRun(
   /** deliveries each latency event should get */
   latencyExpected: ArrayLike<number>,
   inFlight: number,
-  transport: 'uws' | 'ws',
+  transport: 'auto' | 'uws' | 'ws',
 ): Promise<LiveRun> {
   const relay = await spawnRelay({ policy: { mode: 'open' }, server: { transport } });
   try {
@@ -243,6 +245,7 @@ async function liveRun(
     await publisher.close();
     await Promise.all(clients.map((c) => c.close()));
     return {
+      transport: relay.info.transport,
       subs: subs.length,
       publishPerSec: Math.round(events.length / publishSeconds),
       deliveries,
