@@ -26,6 +26,10 @@ ENV NODE_ENV=production \
     GRASP_RELAY_SERVER_PORT=7777 \
     GRASP_RELAY_STORE_DATA_DIR=/data
 WORKDIR /app
+# git (2.39+) for the git half (git.enabled, on by default); the slim image has none
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends git ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
 COPY --from=build --chown=root:root /src/package.json /src/package-lock.json ./
 COPY --from=build --chown=root:root /src/node_modules ./node_modules
 COPY --from=build --chown=root:root /src/dist ./dist

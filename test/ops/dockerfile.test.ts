@@ -41,6 +41,8 @@ test('Dockerfile: build on node:24-trixie with npm ci, run on node:24-trixie-sli
   assert.ok(runs.some((r) => /npm prune --omit=dev/.test(r)));
   const lastFrom = ins.map((i) => i.op).lastIndexOf('FROM');
   const runtime = ins.slice(lastFrom);
+  // the git half is on by default and needs git, which the slim image lacks
+  assert.ok(runtime.some((i) => i.op === 'RUN' && /apt-get install[^&]*\bgit\b/.test(i.args)), 'runtime installs git');
   const user = runtime.filter((i) => i.op === 'USER').map((i) => i.args);
   assert.deepEqual(user, ['node']);
   assert.ok(runtime.some((i) => i.op === 'VOLUME' && i.args.includes('/data')));
