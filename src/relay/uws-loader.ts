@@ -67,8 +67,15 @@ export const UWS_BUILDS: readonly UwsCandidate[] = [
   },
 ];
 
-/** This process's platform in the words an operator needs: Node version, ABI, libc. */
+let platform: string | undefined;
+
+/** This process's platform in the words an operator needs: Node version, ABI, libc (computed once). */
 export function describePlatform(): string {
+  platform ??= platformNow();
+  return platform;
+}
+
+function platformNow(): string {
   let libc = '';
   if (process.platform === 'linux') {
     const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
