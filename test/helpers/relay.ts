@@ -8,7 +8,7 @@ import { makeConfig, type Config } from '../../src/config/schema.js';
 import { silentLogger, type Logger } from '../../src/log.js';
 import type { EventGate } from '../../src/relay/gate.js';
 import { startRelay, type RelayHandle } from '../../src/main.js';
-import type { UwsLoad } from '../../src/relay/uws-loader.js';
+import { loadUws, type UwsLoad } from '../../src/relay/uws-loader.js';
 import { tempDir } from './tmp.js';
 
 export type ConfigOverrides = { [S in keyof Config]?: Partial<Config[S]> };
@@ -45,3 +45,6 @@ export async function startTestRelay(
     },
   });
 }
+
+/** Tests that force the uWS transport skip with this reason where no uWebSockets.js build loads (e.g. Node 24 on glibc < 2.38). */
+export const skipWithoutUws = (kind: 'uws' | 'ws'): string | false => (kind === 'uws' && loadUws().uws === undefined ? 'no uWebSockets.js build loads on this Node/libc' : false);
