@@ -1,12 +1,14 @@
 # syntax=docker/dockerfile:1
-# grasp-relay container image: the README's steps (npm ci → build) in a full Debian Node 20 image
+# grasp-relay container image: the README's steps (npm ci → build) in a full Debian Node 24 image
 # that can compile the native modules (lmdb, bcrypto, msgpackr-extract), then only the runtime
-# files on node:20-bookworm-slim as a non-root user. Data lives in the /data volume.
+# files on node:24-trixie-slim as a non-root user. Data lives in the /data volume. Debian 13
+# (trixie) has glibc 2.41, so the uWebSockets.js v20.57.0 build (@btc-vision/uwebsockets.js,
+# glibc ≥ 2.38) loads and server.transport = "auto" runs uWS; see docs/transports.md.
 
-FROM node:20-bookworm AS build
+FROM node:24-trixie AS build
 WORKDIR /src
-# node:20 images ship npm 10, which runs dependency install scripts (native builds) by default;
-# package.json's "allowScripts" lists the ones needed for npm versions that ask.
+# npm runs dependency install scripts (native builds) by default; package.json's "allowScripts"
+# lists the ones needed for npm versions that ask.
 COPY package.json package-lock.json tsconfig.json ./
 COPY bin ./bin
 COPY config ./config
@@ -18,12 +20,16 @@ RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund \
  && npm prune --omit=dev --no-audit --no-fund \
  && rm -rf dist/test dist/bench
 
-FROM node:20-bookworm-slim
+FROM node:24-trixie-slim
 ENV NODE_ENV=production \
     GRASP_RELAY_SERVER_HOST=0.0.0.0 \
     GRASP_RELAY_SERVER_PORT=7777 \
     GRASP_RELAY_STORE_DATA_DIR=/data
 WORKDIR /app
+# git (2.39+) for the git half (git.enabled, on by default); the slim image has none
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends git ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
 COPY --from=build --chown=root:root /src/package.json /src/package-lock.json ./
 COPY --from=build --chown=root:root /src/node_modules ./node_modules
 COPY --from=build --chown=root:root /src/dist ./dist

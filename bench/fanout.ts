@@ -4,7 +4,7 @@
 // costs the write path and delivery latency), and the naive matchFilter loop over all filters that
 // the live index replaces (in-process, no sockets).
 // Run: npx tsc -p . && node dist/bench/fanout.js [--events 5000] [--subs 1000] [--connections 50]
-//        [--inflight 50] [--latency-events 500] [--transport uws|ws] [--quick]
+//        [--inflight 50] [--latency-events 500] [--transport auto|uws|ws] [--quick]
 import { SubscriptionIndex, type LiveSubscription } from '../src/live/subscription-index.js';
 import type { Filter, NostrEvent } from '../src/nostr/event.js';
 import { matchFilters } from '../src/nostr/filter.js';
@@ -14,6 +14,7 @@ import { LoadClient, toRawEvents, type RawEvent } from './lib/client.js';
 import { progress, runIfMain, type BenchResult, type BenchRow } from './lib/output.js';
 import { spawnRelay } from './lib/relay-proc.js';
 import { Samples, percentiles, ratio, round, type Percentiles } from './lib/stats.js';
+import { loadUws } from '../src/relay/uws-loader.js';
 
 const NIP34_HOST = 'git.bench.example';
 
@@ -100,6 +101,8 @@ function indexMatch(subs: Filter[][], events: readonly NostrEvent[], naive: Uint
 }
 
 interface LiveRun {
+  /** the transport the relay ran (auto resolves to uws or ws) */
+  transport: string;
   subs: number;
   publishPerSec: number;
   deliveries: number;
@@ -136,7 +139,7 @@ async function liveRun(
   /** deliveries each latency event should get */
   latencyExpected: ArrayLike<number>,
   inFlight: number,
-  transport: 'uws' | 'ws',
+  transport: 'auto' | 'uws' | 'ws',
 ): Promise<LiveRun> {
   const relay = await spawnRelay({ policy: { mode: 'open' }, server: { transport } });
   try {
@@ -243,6 +246,7 @@ async function liveRun(
     await publisher.close();
     await Promise.all(clients.map((c) => c.close()));
     return {
+      transport: relay.info.transport,
       subs: subs.length,
       publishPerSec: Math.round(events.length / publishSeconds),
       deliveries,
@@ -424,7 +428,7 @@ interface E2eInput {
   indexed: Uint32Array;
   latExpected: Uint32Array;
   expected: number;
-  transport: 'uws' | 'ws';
+  transport: 'auto' | 'uws' | 'ws';
 }
 
 /** Published over a socket through the whole write path (verify, durable store), vs 1 subscription. */
@@ -505,7 +509,8 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   const mismatches = indexed.mismatches + latExpected.mismatches;
 
   const limitSubs = args.str('limit-subs', args.quick ? '100' : '500,1000').split(',').filter(Boolean).map(Number);
-  const transports = args.str('transports', 'uws,ws').split(',').filter(Boolean) as Array<'uws' | 'ws'>;
+  // uws only where a build of it loads (Node 24 on glibc < 2.38 has none)
+  const transports = (args.str('transports', loadUws().uws !== undefined ? 'uws,ws' : 'ws').split(',').filter(Boolean) as Array<'uws' | 'ws'>);
   const limitEvents = Math.min(bulk.length, args.num('limit-events', 2000, 300));
   const rounds = args.num('rounds', 3, 1);
   const chunk = args.num('chunk', 50);

@@ -2,7 +2,7 @@
 // by 4 connections × 50 in flight and by 1 × 1, as ratios of the verify-only rate of the same
 // events measured in this run; and grasp-mode vs open-mode ingest of the same NIP-34 dataset.
 // Run: npx tsc -p . && node dist/bench/ingest.js [--events 40000] [--serial 3000]
-//        [--connections 4] [--inflight 50] [--nip34-events 10000] [--nip34-repos 100] [--transport uws|ws] [--quick]
+//        [--connections 4] [--inflight 50] [--nip34-events 10000] [--nip34-repos 100] [--transport auto|uws|ws] [--quick]
 import { createVerifier } from '../src/crypto/verify.js';
 import { generateNip34, generateNotes } from './generator.js';
 import { parseArgs, transportArg } from './lib/args.js';

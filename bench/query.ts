@@ -3,7 +3,7 @@
 // with 8 REQs in flight. Baseline in the same run: a raw LMDB range walk that pulls the same
 // number of stored JSON strings with no protocol, planner or socket (ratio = protocol overhead).
 // Run: npx tsc -p . && node dist/bench/query.js [--events 200000] [--seconds 2] [--concurrency 8]
-//        [--limits 100,500] [--load socket|direct] [--transport uws|ws] [--quick]
+//        [--limits 100,500] [--load socket|direct] [--transport auto|uws|ws] [--quick]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

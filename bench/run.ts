@@ -1,13 +1,17 @@
 // `npm run bench`: runs the ingest, query, fan-out and memory benches (then negentropy, store and sync when
 // their compiled files exist), each in a child process for a clean heap, collects their JSON and
 // prints one markdown table of figures, same-run baselines and ratios, with the command.
-// Run: npm run bench [-- --quick] [-- --only ingest,query] [-- --out results.json] [other bench flags]
+// `--transports uws,ws [--rounds N]` runs each bench once per transport per round, back to back,
+// and adds a table of the second transport's figures ÷ the first's (bench/lib/compare.ts).
+// Run: npm run bench [-- --quick] [-- --only ingest,query] [-- --out results.json]
+//        [-- --transports uws,ws --rounds 3] [other bench flags]
 import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from './lib/args.js';
+import { renderComparison, type TransportRun } from './lib/compare.js';
 import { isBenchResult, parseResults, progress, type BenchResult, type BenchRow } from './lib/output.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -138,6 +142,24 @@ export function renderTable(runs: readonly BenchRun[], command: string): string 
   return lines.join('\n');
 }
 
+/** The transport a bench's relay reported running (query/ingest: extra.relay, fanout: extra.many). */
+function ranTransport(results: readonly unknown[]): string | undefined {
+  for (const res of results) {
+    if (!isBenchResult(res)) continue;
+    const x = res.extra as { relay?: { transport?: unknown }; many?: { transport?: unknown } };
+    const t = x.relay?.transport ?? x.many?.transport;
+    if (typeof t === 'string') return t;
+  }
+  return undefined;
+}
+
+/** The goal for ws ÷ uws: REQ and fan-out rates at least 0.8 of uWS (latency rows are shown, not judged). */
+function transportGoal(bench: string, metric: string): number | undefined {
+  if (bench === 'query' && metric.startsWith('REQ ')) return 0.8;
+  if (bench === 'fanout' && metric.startsWith('fan-out:') && !metric.includes('→')) return 0.8;
+  return undefined;
+}
+
 async function main(): Promise<void> {
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     process.once(sig, () => {
@@ -150,10 +172,14 @@ async function main(): Promise<void> {
   const only = args.str('only', '');
   const out = args.str('out', '');
   const timeoutMs = args.num('timeout-min', 20) * 60_000;
+  const transports = args.str('transports', '').split(',').filter((t) => t !== '');
+  const rounds = args.num('rounds', 1);
+  if (transports.length !== 0 && transports.length !== 2) throw new Error('--transports expects two transports, e.g. uws,ws');
   // flags for run.ts itself are not passed on
+  const own = new Set(['--only', '--out', '--timeout-min', '--transports', '--rounds']);
   const passOn: string[] = [];
   for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--only' || argv[i] === '--out' || argv[i] === '--timeout-min') i++;
+    if (own.has(argv[i]!)) i++;
     else passOn.push(argv[i]!);
   }
   const wanted = only ? only.split(',') : [...OWN, ...OTHERS];
@@ -161,15 +187,32 @@ async function main(): Promise<void> {
   for (const b of wanted) if (!benches.includes(b) && OWN.includes(b)) progress(`${b}: dist/bench/${b}.js not found (build first)`);
 
   const runs: BenchRun[] = [];
+  const byTransport: TransportRun[] = [];
   for (const b of benches) {
-    progress(`=== ${b} ${passOn.join(' ')}`);
-    const r = await runOne(b, passOn, timeoutMs);
-    progress(`=== ${b}: ${r.ok ? 'done' : `FAILED (${r.error})`} in ${r.seconds} s`);
-    runs.push(r);
+    if (transports.length === 0) {
+      progress(`=== ${b} ${passOn.join(' ')}`);
+      const r = await runOne(b, passOn, timeoutMs);
+      progress(`=== ${b}: ${r.ok ? 'done' : `FAILED (${r.error})`} in ${r.seconds} s`);
+      runs.push(r);
+      continue;
+    }
+    for (let round = 1; round <= rounds; round++) {
+      // alternate the order so a machine getting busier or quieter does not favour one transport
+      const order = round % 2 === 1 ? transports : [...transports].reverse();
+      for (const t of order) {
+        const argvT = [...passOn, '--transport', t];
+        progress(`=== ${b} [${t}, round ${round}/${rounds}] ${argvT.join(' ')}`);
+        const r = await runOne(b, argvT, timeoutMs);
+        progress(`=== ${b} [${t}]: ${r.ok ? 'done' : `FAILED (${r.error})`} in ${r.seconds} s`);
+        runs.push({ ...r, bench: `${b} [${t}]` });
+        byTransport.push({ bench: b, transport: t, round, actual: ranTransport(r.results), results: r.results });
+      }
+    }
   }
   const viaNpm = process.env.npm_lifecycle_event === 'bench';
   const command = viaNpm ? `npm run bench${argv.length > 0 ? ` -- ${argv.join(' ')}` : ''}` : `node dist/bench/run.js ${argv.join(' ')}`.trim();
-  const table = renderTable(runs, command);
+  let table = renderTable(runs, command);
+  if (transports.length === 2) table += '\n\n' + renderComparison(byTransport, transports[0]!, transports[1]!, transportGoal);
   process.stdout.write(table + '\n');
   if (out) writeFileSync(out, JSON.stringify({ command, runs }, null, 2) + '\n');
   process.exitCode = runs.every((r) => r.ok) ? 0 : 1;

@@ -19,6 +19,7 @@ import { Nip77Sessions } from './relay/nip77.js';
 import type { HttpResponse, Transport, TransportCallbacks, TransportOptions } from './relay/transport.js';
 import { createUwsTransport } from './relay/transport-uws.js';
 import { createWsTransport } from './relay/transport-ws.js';
+import { chooseTransport, type UwsLoad } from './relay/uws-loader.js';
 import { openStore } from './store/lmdb-store.js';
 import type { Store } from './store/types.js';
 import { SyncEngine } from './sync/index.js';
@@ -33,6 +34,8 @@ export interface RelayHandle {
   live: SubscriptionIndex;
   routes: HttpRoutes;
   verifier: Verifier;
+  /** the WebSocket transport running (server.transport = "auto" resolves to one of these) */
+  transport: 'uws' | 'ws';
   sync?: SyncEngine;
   /** the git half (git.enabled) */
   git?: GitService;
@@ -49,6 +52,8 @@ export interface RelayDeps {
   clock?: Clock;
   /** the git half's store | purgatory | refuse decision (git.md §2.4); none = store everything */
   gate?: EventGate;
+  /** which uWebSockets.js build loads (tests inject a result; default: the real loader) */
+  loadUws?: () => UwsLoad;
 }
 
 const SUMMARY_INTERVAL_MS = 60_000;
@@ -62,10 +67,6 @@ export const STARTING_UP: HttpResponse = Object.freeze({
 
 /** A reason the relay cannot start that the operator must fix (printed without a stack trace). */
 export class StartupError extends Error {}
-
-export function canUseUws(): boolean {
-  return process.versions.node.split('.')[0] === '20';
-}
 
 /** The parts every event goes through, without any socket: used by the relay and `import`. */
 export interface Core {
@@ -157,17 +158,11 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
     idleTimeoutSeconds: 120,
     trustProxy: config.server.trustProxy,
   };
-  let transport: Transport;
-  if (config.server.transport === 'uws') {
-    if (!canUseUws()) {
-      throw new StartupError(
-        `the uWebSockets.js transport needs Node 20 (this is Node ${process.versions.node}); use Node 20, or set server.transport = "ws" (GRASP_RELAY_SERVER_TRANSPORT=ws)`,
-      );
-    }
-    transport = createUwsTransport(topts, callbacks);
-  } else {
-    transport = createWsTransport(topts, callbacks);
-  }
+  // auto: uWS when a build loads for this Node and libc, else ws; one line says which and why
+  const choice = chooseTransport(config.server.transport, deps.loadUws);
+  if ('error' in choice) throw new StartupError(choice.error);
+  log.info({ transport: choice.transport, setting: config.server.transport, why: choice.why }, `transport: ${choice.transport}`);
+  const transport: Transport = choice.transport === 'uws' ? createUwsTransport(topts, callbacks, choice.uws) : createWsTransport(topts, callbacks);
 
   let port: number;
   try {
@@ -262,6 +257,7 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
     live,
     routes,
     verifier,
+    transport: transport.name,
     sync,
     ...(git !== undefined ? { git } : {}),
     startedAt: clock.now(),

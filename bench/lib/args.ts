@@ -41,9 +41,9 @@ export function parseArgs(argv: readonly string[] = process.argv.slice(2)): Args
   };
 }
 
-/** `--transport uws|ws`: the relay's WebSocket transport (default uws, as in production). */
-export function transportArg(args: Args): 'uws' | 'ws' {
-  const t = args.str('transport', 'uws');
-  if (t !== 'uws' && t !== 'ws') throw new Error(`--transport expects uws or ws, got ${JSON.stringify(t)}`);
+/** `--transport auto|uws|ws`: the relay's WebSocket transport (default auto, as in production). */
+export function transportArg(args: Args): 'auto' | 'uws' | 'ws' {
+  const t = args.str('transport', 'auto');
+  if (t !== 'auto' && t !== 'uws' && t !== 'ws') throw new Error(`--transport expects auto, uws or ws, got ${JSON.stringify(t)}`);
   return t;
 }

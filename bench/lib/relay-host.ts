@@ -175,7 +175,7 @@ async function handle(req: HostRequest): Promise<unknown> {
         hosts: relay.config.service.hosts,
         verifyBackend: relay.verifier.backend,
         verifyWorkers: relay.verifier.workers,
-        transport: relay.config.server.transport,
+        transport: relay.transport,
         policy: relay.config.policy.mode,
         dataDir,
       };

@@ -34,7 +34,10 @@ export const serverSchema = z
   .object({
     host: z.string().default('127.0.0.1').describe('Address to listen on.'),
     port: int(0, 65535).default(7777).describe('Port to listen on (0 = ephemeral).'),
-    transport: z.enum(['uws', 'ws']).default('uws').describe('WebSocket transport: uws (uWebSockets.js, Node 20) or ws (pure JS).'),
+    transport: z
+      .enum(['auto', 'uws', 'ws'])
+      .default('auto')
+      .describe('WebSocket transport: auto (uWebSockets.js when a build loads for this Node and libc, else ws; the start-up log says which and why), uws (uWebSockets.js or refuse to start) or ws (pure JS, any Node).'),
     trustProxy: z.boolean().default(false).describe('Take the client IP from X-Forwarded-For (only behind a trusted reverse proxy).'),
   })
   .strict();

@@ -348,7 +348,16 @@ function startWorker(backend: VerifyBackendName): Promise<Worker> {
   // workers inherit execArgv; --input-type (node -e scripts) would make the worker fail to load,
   // and V8 heap flags (node --max-semi-space-size=… bin/grasp-relay.js) make it refuse to start
   const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type') && !V8_PROCESS_FLAG.test(a));
-  const worker = new Worker(new URL('./verify-worker.js', import.meta.url), { workerData: init, execArgv, resourceLimits: WORKER_LIMITS });
+  const url = new URL('./verify-worker.js', import.meta.url);
+  let worker: Worker;
+  try {
+    worker = new Worker(url, { workerData: init, execArgv, resourceLimits: WORKER_LIMITS });
+  } catch (e) {
+    // process-wide flags are refused in a worker (Node 24's test runner gives its children every
+    // option explicitly, --secure-heap and the like): the worker needs none of them
+    if ((e as { code?: string }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw e;
+    worker = new Worker(url, { workerData: init, execArgv: [], resourceLimits: WORKER_LIMITS });
+  }
   return new Promise<Worker>((resolve, reject) => {
     const onMessage = (msg: WorkerReply): void => {
       cleanup();

@@ -1,4 +1,4 @@
-// uWebSockets.js transport (Node 20 only: the npm build ships binaries up to ABI 115).
+// uWebSockets.js transport: whichever uWS build uws-loader.ts finds loadable on this Node and libc.
 // Owns the uWS app, the listen socket and the per-socket glue; knows nothing of Nostr.
 // HTTP requests (buffered and streamed routes, CORS) are served by http-uws.ts.
 // Timeouts uWS imposes, with no setting in uWS.js: a request whose body stalls for about 10 s and a
@@ -10,7 +10,6 @@
 // Known quirk: a port first bound as port 0 (ephemeral) cannot be bound again by uWS while
 // connections from that run are in TIME-WAIT (~60 s); a fixed port, as in production, can. Tests
 // that restart a relay on the same port pick a fixed port or use the ws transport.
-import { createRequire } from 'node:module';
 import type * as UWS from 'uWebSockets.js';
 import { scheduleFlush } from './send-batch.js';
 import {
@@ -24,6 +23,7 @@ import {
   withCors,
 } from './transport.js';
 import { serveUwsHttp } from './http-uws.js';
+import { requireUws, type UwsModule } from './uws-loader.js';
 
 interface UserData {
   ip: string;
@@ -39,8 +39,8 @@ const decoder = new TextDecoder();
 /** uWS ListenOptions.LIBUS_LISTEN_EXCLUSIVE_PORT */
 const LISTEN_EXCLUSIVE_PORT = 1;
 
-export function createUwsTransport(opts: TransportOptions, cb: TransportCallbacks): Transport {
-  const uws = createRequire(import.meta.url)('uWebSockets.js') as typeof UWS;
+/** `uws`: the module to use (as chosen by chooseTransport); by default the build the loader finds. */
+export function createUwsTransport(opts: TransportOptions, cb: TransportCallbacks, uws: UwsModule = requireUws()): Transport {
   const app = uws.App();
   const open = new Set<UWS.WebSocket<UserData>>();
   let listenSocket: UWS.us_listen_socket | null = null;

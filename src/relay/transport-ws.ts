@@ -1,8 +1,10 @@
-// Pure-JS transport on node:http + the `ws` package, for Node versions the uWS build does not
-// support. Same behaviour as transport-uws.ts; slower, but portable. HTTP requests (buffered and
-// streamed routes, CORS) are served by http-node.ts; no request timeout, so slow links work here.
+// Pure-JS transport on node:http + the `ws` package, for Node versions and libcs no uWS build
+// loads on. Same behaviour as transport-uws.ts. HTTP requests (buffered and streamed routes, CORS)
+// are served by http-node.ts; no request timeout, so slow links work here. WebSocket sends are
+// corked per burst (the frames of one REQ or one fan-out leave in one write, as uWS does), received
+// frames are decoded without a copy, and `ws` unmasks with bufferutil's prebuilt binary when it loads.
 import { createServer, type IncomingMessage } from 'node:http';
-import type { Socket as NetSocket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { scheduleFlush } from './send-batch.js';
 import {
@@ -39,15 +41,16 @@ export function createWsTransport(opts: TransportOptions, cb: TransportCallbacks
       sock.end(`HTTP/1.1 429 Too Many Requests\r\n${headers}content-length: ${Buffer.byteLength(admitted)}\r\n\r\n${admitted}`);
       return;
     }
-    wss.handleUpgrade(req, sock, head, (ws) => attach(ws, ip));
+    wss.handleUpgrade(req, sock, head, (ws) => attach(ws, sock, ip));
   });
 
-  function attach(ws: WebSocket, ip: string): void {
+  /** `raw`: the TCP socket under `ws` (corked while a burst of frames is queued) */
+  function attach(ws: WebSocket, raw: Duplex, ip: string): void {
+    ws.binaryType = 'nodebuffer';
     let closed = false;
-    // A burst of sends is written with the Node socket corked (one writev, send-batch.ts). Its
+    // A burst of sends is written with the TCP socket corked (one writev, send-batch.ts). Its
     // last frame is held back and sent at the flush with the one write callback of the burst,
     // which reports the drain once the kernel has taken everything.
-    const net = (ws as unknown as { _socket: NetSocket })._socket;
     let held: string | Uint8Array | undefined;
     const written = (err?: Error | null): void => {
       if (!err && !closed && ws.bufferedAmount === 0) handler.drain();
@@ -56,7 +59,7 @@ export function createWsTransport(opts: TransportOptions, cb: TransportCallbacks
       const last = held;
       held = undefined;
       if (last !== undefined && !closed) ws.send(last, TEXT, written);
-      net.uncork();
+      raw.uncork();
     };
     const socket: Socket = {
       ip,
@@ -67,7 +70,7 @@ export function createWsTransport(opts: TransportOptions, cb: TransportCallbacks
           return;
         }
         if (held === undefined) {
-          net.cork();
+          raw.cork();
           scheduleFlush(flush);
         } else ws.send(held, TEXT);
         held = text;
@@ -94,10 +97,12 @@ export function createWsTransport(opts: TransportOptions, cb: TransportCallbacks
     }, opts.idleTimeoutSeconds * 1000);
     ping.unref();
     ws.on('pong', () => (alive = true));
+    // binaryType 'nodebuffer' (the default): one Buffer per message, reassembled by ws; decoded in place
     ws.on('message', (data, isBinary) => {
       alive = true;
-      const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
-      if (!isBinary) handler.message(buf.toString('utf8'), buf.length);
+      if (isBinary) return;
+      const buf = data as Buffer;
+      handler.message(buf.toString('utf8'), buf.length);
     });
     closeWithReason(ws, opts.maxPayloadBytes);
     ws.on('close', () => {

@@ -1,6 +1,7 @@
 // The transport interface: what the relay needs from a WebSocket + HTTP server, so uWebSockets.js
-// (Node 20) and the pure-JS `ws` server (any Node) are interchangeable. Implementations:
-// transport-uws.ts, transport-ws.ts. Nothing Nostr-specific lives here.
+// (where a build loads: uws-loader.ts) and the pure-JS `ws` server (any Node) are
+// interchangeable. Implementations: transport-uws.ts, transport-ws.ts. Nothing Nostr-specific
+// lives here.
 import type { Readable } from 'node:stream';
 
 export interface Socket {

@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { BenchResult } from '../../bench/lib/output.js';
 import { renderTable } from '../../bench/run.js';
+import { skipWithoutUws } from '../helpers/relay.js';
 
 function runBench(name: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const file = fileURLToPath(new URL(`../../bench/${name}.js`, import.meta.url));
@@ -79,7 +80,7 @@ test('query bench: REQ/s and EOSE latency per filter shape vs raw LMDB walk', { 
 
 test('fanout bench: live delivery vs 1 subscription and index vs naive loop', { timeout: 60_000 }, async () => {
   const res = await result('fanout', ['--events', '300', '--subs', '100', '--connections', '5', '--latency-events', '20', '--naive-ms', '100', '--limit-subs', '60', '--rounds', '1', '--limit-events', '100']);
-  for (const t of ['uws', 'ws']) {
+  for (const t of (['uws', 'ws'] as const).filter((x) => !skipWithoutUws(x))) {
     const lim = row(res, `fan-out ${t}: 60 subs, 100 events vs raw send loop`);
     assert.equal(lim.unit, 'deliveries/s');
     assert.ok(lim.value > 0 && (lim.baseline ?? 0) > 0 && lim.ratio !== undefined, JSON.stringify(lim));

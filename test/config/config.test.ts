@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { describeConfig, renderMarkdown } from '../../src/config/describe.js';
+import { describeConfig, renderMarkdown, renderToml } from '../../src/config/describe.js';
 import { ConfigError, loadConfig } from '../../src/config/load.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -22,6 +22,10 @@ test('the shipped config file loads and names every key', () => {
 
 test('docs/configuration.md is up to date (npm run docs)', () => {
   assert.equal(readFileSync(join(root, 'docs/configuration.md'), 'utf8'), renderMarkdown());
+});
+
+test('config/grasp-relay.toml is up to date with every default (npm run docs)', () => {
+  assert.equal(readFileSync(join(root, 'config/grasp-relay.toml'), 'utf8'), renderToml());
 });
 
 test('environment overrides file values, with types coerced', () => {

@@ -1,12 +1,14 @@
 // Start a real grasp-relay for a test: ephemeral port on 127.0.0.1, LMDB in a fresh temp dir,
 // silent logs, service.hosts resolved to the listen address, sync and the git half off unless asked for.
-// GRASP_TEST_TRANSPORT=ws runs the suite over the pure-JS transport.
+// The transport is server.transport's default (auto: uWS when a build loads here, else ws);
+// GRASP_TEST_TRANSPORT=ws (or uws) runs the suite over that transport.
 import { rmSync } from 'node:fs';
 import type { Clock } from '../../src/clock.js';
 import { makeConfig, type Config } from '../../src/config/schema.js';
 import { silentLogger, type Logger } from '../../src/log.js';
 import type { EventGate } from '../../src/relay/gate.js';
 import { startRelay, type RelayHandle } from '../../src/main.js';
+import { loadUws, type UwsLoad } from '../../src/relay/uws-loader.js';
 import { tempDir } from './tmp.js';
 
 export type ConfigOverrides = { [S in keyof Config]?: Partial<Config[S]> };
@@ -21,12 +23,12 @@ export { tempDir };
 
 export async function startTestRelay(
   overrides: ConfigOverrides = {},
-  opts: { dataDir?: string; clock?: Clock; log?: Logger; gate?: EventGate } = {},
+  opts: { dataDir?: string; clock?: Clock; log?: Logger; gate?: EventGate; loadUws?: () => UwsLoad } = {},
 ): Promise<TestRelay> {
   const dataDir = opts.dataDir ?? tempDir();
   const config = makeConfig({
     ...overrides,
-    server: { port: 0, transport: (process.env.GRASP_TEST_TRANSPORT as 'ws' | 'uws' | undefined) ?? 'uws', ...overrides.server },
+    server: { port: 0, transport: (process.env.GRASP_TEST_TRANSPORT as 'auto' | 'ws' | 'uws' | undefined) ?? 'auto', ...overrides.server },
     service: { hosts: [], ...overrides.service },
     store: { ...overrides.store, dataDir },
     sync: { enabled: false, ...overrides.sync },
@@ -34,7 +36,7 @@ export async function startTestRelay(
     git: { enabled: false, ...overrides.git },
     log: { level: 'silent', ...overrides.log },
   });
-  const relay = await startRelay(config, { log: opts.log ?? silentLogger, clock: opts.clock, gate: opts.gate });
+  const relay = await startRelay(config, { log: opts.log ?? silentLogger, clock: opts.clock, gate: opts.gate, loadUws: opts.loadUws });
   return Object.assign(relay, {
     dataDir,
     async destroy() {
@@ -43,3 +45,6 @@ export async function startTestRelay(
     },
   });
 }
+
+/** Tests that force the uWS transport skip with this reason where no uWebSockets.js build loads (e.g. Node 24 on glibc < 2.38). */
+export const skipWithoutUws = (kind: 'uws' | 'ws'): string | false => (kind === 'uws' && loadUws().uws === undefined ? 'no uWebSockets.js build loads on this Node/libc' : false);

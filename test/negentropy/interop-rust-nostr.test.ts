@@ -23,9 +23,14 @@ function runClient(url: string): Promise<{ local: string[]; remote: string[]; fa
     let err = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
     p.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    p.on('exit', (code) => {
-      if (code !== 0) reject(new Error(`rust-nostr client exited ${code}: ${err}`));
-      else resolve(JSON.parse(out) as { local: string[]; remote: string[]; failed: string[] });
+    // 'close', not 'exit': stdout may still hold unread output when the process has exited
+    p.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`rust-nostr client exited ${code}: ${err}`));
+      try {
+        resolve(JSON.parse(out) as { local: string[]; remote: string[]; failed: string[] });
+      } catch (e) {
+        reject(new Error(`rust-nostr client printed no complete report (${(e as Error).message}): ${out.slice(0, 200)}`));
+      }
     });
   });
 }

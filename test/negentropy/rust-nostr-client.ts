@@ -17,8 +17,8 @@ async function main(): Promise<void> {
     success: out.success,
     failed: out.failed.map((f) => String(f.error)),
   };
-  process.stdout.write(JSON.stringify(report) + '\n');
-  process.exit(0);
+  // exit once the report is flushed: exiting right after write() can cut a large report short on a pipe
+  process.stdout.write(JSON.stringify(report) + '\n', () => process.exit(0));
 }
 
 main().catch((e: unknown) => {

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { pino } from 'pino';
 import { TestClient } from '../helpers/client.js';
 import { keypair, sign } from '../helpers/events.js';
-import { startTestRelay } from '../helpers/relay.js';
+import { skipWithoutUws, startTestRelay } from '../helpers/relay.js';
 import { waitFor } from '../helpers/wait.js';
 import { parseExposition } from '../ops/prom.js';
 
@@ -27,7 +27,7 @@ const resume = (c: TestClient): void => {
   rawSocket(c).resume();
 };
 
-for (const transport of ['uws', 'ws'] as const) {
+for (const transport of (['uws', 'ws'] as const).filter((t) => !skipWithoutUws(t))) {
   test(`${transport}: ${SUBS} REQs from a client that does not read hold at most maxSendBufferBytes + one event`, async () => {
     const relay = await startTestRelay({ policy: { mode: 'open' }, server: { transport }, limits: { maxSendBufferBytes: LIMIT } });
     const w = await TestClient.connect(relay.url);

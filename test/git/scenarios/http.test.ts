@@ -10,6 +10,7 @@ import { gzipSync } from 'node:zlib';
 import { npubEncode } from 'nostr-tools/nip19';
 import { after, describe, test } from 'node:test';
 import { TestClient } from '../../helpers/client.js';
+import { skipWithoutUws } from '../../helpers/relay.js';
 import { announcement, commitFile, git, gitOk, keypair, lsRemote, randomBlob, startGitRelay, stateEvent, workTree, type GitRelay } from '../helpers.js';
 
 const owner = keypair('http-owner');
@@ -53,7 +54,7 @@ const CORS = (h: Headers | Record<string, string | string[] | undefined>, what: 
 };
 
 for (const transport of ['uws', 'ws'] as const) {
-  describe(`★ over ${transport}`, () => {
+  describe(`★ over ${transport}`, { skip: skipWithoutUws(transport) }, () => {
     let relay: GitRelay;
     let repo: { url: string; work: string; head: string };
     after(() => relay?.destroy());

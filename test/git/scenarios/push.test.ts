@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { TestClient } from '../../helpers/client.js';
+import { skipWithoutUws } from '../../helpers/relay.js';
 import {
   announcement,
   commitFile,
@@ -43,7 +44,7 @@ async function setup(relay: GitRelay, d: string, opts: { maintainers?: string[] 
 const push = (work: string, ...refspecs: string[]) => git(['push', '--porcelain', 'origin', ...refspecs], { cwd: work });
 
 for (const transport of ['uws', 'ws'] as const) {
-  describe(`★ over ${transport}`, () => {
+  describe(`★ over ${transport}`, { skip: skipWithoutUws(transport) }, () => {
     let relay: GitRelay;
     after(() => relay?.destroy());
 
