@@ -73,9 +73,13 @@ export function installOps(relay: RelayHandle, clock: Clock = systemClock, extra
 
   // The git half's repositories on disk (refs, HEAD, size: git processes and a directory walk):
   // cached like the announcement list, and dropped when an announcement, state or deletion is
-  // accepted or a push or release happened since (a later push changes refs, size, purgatory).
+  // stored or held in purgatory, or a push or release happened since (refs, size, purgatory change).
   const git = relay.git;
-  const gitMark = (): string => (git === undefined ? '' : `${git.counters.pushes}/${Object.values(git.counters.releases).reduce((a, b) => a + b, 0)}`);
+  const gitMark = (): string => {
+    if (git === undefined) return '';
+    const released = Object.values(git.counters.releases).reduce((a, b) => a + b, 0);
+    return `${git.counters.pushes}/${released}/${relay.ingest.counts.purgatory ?? 0}`;
+  };
   let gitRepos: { at: number; mark: string; value: Promise<RepoStatus[]> } | undefined;
   relay.ingest.onAccepted((ev: NostrEvent) => {
     if (ev.kind === 30617 || ev.kind === 30618 || ev.kind === 5) gitRepos = undefined;
