@@ -77,6 +77,12 @@ test('announcement → refused push → state → push: /metrics, /status and th
   }
   assert.equal(before.types.get('grasp_relay_git_request_duration_seconds'), 'histogram');
   assert.equal(before.types.get('grasp_relay_git_requests_total'), 'counter');
+  const gitSeries = [...before.types].filter(([n]) => n.startsWith('grasp_relay_git_'));
+  assert.equal(gitSeries.length, 14, gitSeries.map(([n]) => n).join(' '));
+  for (const [name, type] of gitSeries) {
+    assert.ok((before.help.get(name) ?? '').length > 0, `${name} has HELP`);
+    if (type === 'counter') assert.match(name, /_total$/, name);
+  }
 
   // 1. the announcement goes to purgatory and makes an empty repository
   const ann = await client.publish(announcement(owner, D, relay));
