@@ -115,7 +115,7 @@ function formatGit(g: GitStatus | undefined, bold: (s: string) => string): strin
   const p = g.purgatory;
   const waiting = Object.values(p.byKind).reduce((a, b) => a + b, 0);
   const refused = Object.values(g.refusedPushes).reduce((a, b) => a + b, 0);
-  let out = `\n${bold(`Git (${formatCount(g.repositories.total)} repositories, ${formatBytes(g.repositories.bytes)})`)}\n`;
+  let out = `\n${bold(`Git (${formatCount(g.repositories.total)} ${g.repositories.total === 1 ? 'repository' : 'repositories'}, ${formatBytes(g.repositories.bytes)})`)}\n`;
   out += `  data ${g.root} · processes ${formatCount(g.processes.running)} running, ${formatCount(g.processes.queued)} queued · ${formatBytes(g.bytes.in)} in, ${formatBytes(g.bytes.out)} out\n`;
   out += `  requests: ${requestSummary(g.requests)}\n`;
   out += `  pushes: ${formatCount(g.pushes)} applied · ${formatCount(refused)} refused${refused > 0 ? ` (${countList(g.refusedPushes)})` : ''}\n`;

@@ -123,7 +123,7 @@ export function renderMain(r: StatusReport): string {
     card('Repositories', e(formatCount(r.repositories.total)), 'card-repositories'),
     card(
       'Git data',
-      r.git.enabled ? `${e(formatBytes(r.git.repositories.bytes))} <span class="sub">${e(formatCount(r.git.repositories.total))} repos</span>` : '<span class="muted">git off</span>',
+      r.git.enabled ? `${e(formatBytes(r.git.repositories.bytes))} <span class="sub">${e(formatCount(r.git.repositories.total))} ${r.git.repositories.total === 1 ? 'repo' : 'repos'}</span>` : '<span class="muted">git off</span>',
       'card-git',
     ),
     card('Sync peers', sync.enabled ? `${sync.totals.connected} / ${sync.totals.peers} <span class="sub">connected</span>` : '<span class="muted">sync off</span>', 'card-peers'),

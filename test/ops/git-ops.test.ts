@@ -166,7 +166,7 @@ test('announcement → refused push → state → push: /metrics, /status and th
   // the CLI table and the page say the same
   const o = capture();
   assert.equal(await cmdStatus(parseArgs(['status', '--url', relay.http]), o), 0, o.err);
-  assert.match(o.out, /Git \(1 repositories, /);
+  assert.match(o.out, /Git \(1 repository, /);
   assert.match(o.out, /pushes: 1 applied · 1 refused \(no-state 1\)/);
   assert.ok(o.out.split('\n').some((l) => l.startsWith(`${npub}/${D} `) && /\b1\s+refs\/heads\/main\s+.+\shosted$/.test(l)), o.out);
   const html = await (await fetch(`${relay.http}/`)).text();
