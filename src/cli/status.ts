@@ -1,8 +1,8 @@
 // `grasp-relay status [--url http://127.0.0.1:7777] [--json]`: fetch GET /status from a running
 // relay and print the same data as the status page as terminal tables (relay summary,
-// repositories, peers). Without --url the address comes from the config's server.host/port.
-import { formatBytes, formatCount, formatDuration, relativeTime } from '../ops/format.js';
-import { sortPeers, type StatusReport } from '../ops/status.js';
+// repositories, the git half, peers). Without --url the address comes from the config's server.host/port.
+import { countList, formatBytes, formatCount, formatDuration, relativeTime, requestSummary } from '../ops/format.js';
+import { sortPeers, type GitStatus, type StatusReport } from '../ops/status.js';
 import { stringOption, type ParsedArgs } from './args.js';
 import { configFromArgs } from './config-path.js';
 
@@ -79,6 +79,8 @@ export function formatStatus(r: StatusReport, color = false): string {
     if (r.repositories.total > r.repositories.items.length) out += `  (showing the ${r.repositories.items.length} newest)\n`;
   }
 
+  out += formatGit(r.git, bold);
+
   const sync = r.sync;
   out += `\n${bold(sync.enabled ? `Peer relays (${sync.totals.connected}/${sync.totals.peers} connected)` : 'Peer relays')}\n`;
   if (!sync.enabled) out += '  sync is off (sync.enabled = false)\n';
@@ -103,6 +105,34 @@ export function formatStatus(r: StatusReport, color = false): string {
       color ? (col, cell, padded) => (col === 1 && COLORS[cell.split(' ')[0]!] ? `\x1b[${COLORS[cell.split(' ')[0]!]}m${padded}\x1b[0m` : padded) : undefined,
     );
   }
+  return out;
+}
+
+/** The git section: counters, purgatory, then the repositories on disk. */
+function formatGit(g: GitStatus | undefined, bold: (s: string) => string): string {
+  // a relay from before the git half has no `git` in its report
+  if (g === undefined || !g.enabled) return `\n${bold('Git')}\n  the git half is off${g === undefined ? '' : ' (git.enabled = false)'}\n`;
+  const p = g.purgatory;
+  const waiting = Object.values(p.byKind).reduce((a, b) => a + b, 0);
+  const refused = Object.values(g.refusedPushes).reduce((a, b) => a + b, 0);
+  let out = `\n${bold(`Git (${formatCount(g.repositories.total)} ${g.repositories.total === 1 ? 'repository' : 'repositories'}, ${formatBytes(g.repositories.bytes)})`)}\n`;
+  out += `  data ${g.root} · processes ${formatCount(g.processes.running)} running, ${formatCount(g.processes.queued)} queued · ${formatBytes(g.bytes.in)} in, ${formatBytes(g.bytes.out)} out\n`;
+  out += `  requests: ${requestSummary(g.requests)}\n`;
+  out += `  pushes: ${formatCount(g.pushes)} applied · ${formatCount(refused)} refused${refused > 0 ? ` (${countList(g.refusedPushes)})` : ''}\n`;
+  out += `  purgatory: ${formatCount(waiting)} waiting${waiting > 0 ? ` (kind ${countList(p.byKind)})` : ''} · ${formatCount(p.dormant)} dormant · ${formatCount(p.expired)} expired · ${formatCount(p.nostrRefs)} refs/nostr placeholders\n`;
+  out += `  released: ${countList(g.releases, 'none yet')}\n`;
+  if (g.repositories.items.length === 0) return out + '  no repositories yet\n';
+  out += table(
+    ['REPOSITORY', 'REFS', 'HEAD', 'SIZE', 'STATE'],
+    g.repositories.items.map((x) => [
+      `${x.npub}/${clip(x.d, 40)}`,
+      formatCount(x.refs),
+      x.head ?? '—',
+      formatBytes(x.bytes),
+      x.purgatory ? 'purgatory (waiting for push)' : x.hosting,
+    ]),
+  );
+  if (g.repositories.total > g.repositories.items.length) out += `  (showing the ${g.repositories.items.length} largest)\n`;
   return out;
 }
 

@@ -31,7 +31,11 @@ export interface PushHooks {
 
 type Service = 'upload-pack' | 'receive-pack';
 /** stats key prefix: the two POST services and the advertisement */
-type Kind = Service | 'info-refs';
+export type GitRequestKind = Service | 'info-refs';
+type Kind = GitRequestKind;
+
+/** One admitted request ended: its kind, outcome (the stats key parts), duration and body bytes in (decoded) / out. */
+export type RequestDoneListener = (kind: Kind, outcome: string, seconds: number, bytesIn: number, bytesOut: number) => void;
 
 const TEXT = 'text/plain; charset=utf-8';
 /** Bytes of receive-pack's output kept to read its `unpack` status (report + progress lines). */
@@ -60,11 +64,13 @@ class Exchange {
   bodyBytes = 0;
   bodyLimit = Infinity;
   bodyEnded = false;
+  /** response body bytes written */
+  bytesOut = 0;
   sink: (chunk: Buffer) => void = () => {};
   onBodyEnd: () => void = () => {};
   onOverLimit: () => void = () => {};
   private last: number;
-  private readonly started: number;
+  readonly started: number;
   private timer: TimerHandle | undefined;
 
   constructor(
@@ -139,6 +145,7 @@ class Exchange {
   /** Body bytes out; false: wait for drain. */
   write(chunk: Buffer): boolean {
     this.touch();
+    this.bytesOut += chunk.length;
     this.backend.addBytesOut(chunk.length);
     return this.res.write(chunk);
   }
@@ -176,6 +183,7 @@ export class GitBackend {
   private readonly live = new Set<Exchange>();
   private readonly requests: Record<string, number> = {};
   private readonly refused: Record<string, number> = {};
+  private readonly doneListeners = new Set<RequestDoneListener>();
   private bytesIn = 0;
   private bytesOut = 0;
   private closed = false;
@@ -272,6 +280,12 @@ export class GitBackend {
     };
   }
 
+  /** Observe each admitted request when it ends (for the /metrics duration histogram); returns the unsubscribe. */
+  onRequestDone(listener: RequestDoneListener): () => void {
+    this.doneListeners.add(listener);
+    return () => this.doneListeners.delete(listener);
+  }
+
   /** kill every child, refuse the queued */
   async close(): Promise<void> {
     this.closed = true;
@@ -301,6 +315,10 @@ export class GitBackend {
       this.perIp.leave(req.ip);
       const key = `${kind}:${outcome}`;
       this.requests[key] = (this.requests[key] ?? 0) + 1;
+      if (this.doneListeners.size > 0) {
+        const seconds = Math.max(0, this.clock.now() - ex.started) / 1000;
+        for (const l of this.doneListeners) l(kind, outcome, seconds, ex.bodyBytes, ex.bytesOut);
+      }
     };
     if (this.closed || !this.perIp.enter(req.ip)) {
       const status = this.closed ? 503 : 429;

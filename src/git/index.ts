@@ -177,6 +177,7 @@ export async function openGit(config: Config, deps: GitDeps): Promise<GitService
     },
     afterPush: async (section) => {
       counters.pushes++;
+      repos.invalidateSize(r); // the pack just landed: size limit and status see it at once
       const fan = await releaser.settle(r, 'client', section.commands);
       // other repositories are brought along within the release budget; their locks are taken one
       // at a time (a crossing push at worst waits for this budget, never deadlocks)

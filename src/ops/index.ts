@@ -10,9 +10,10 @@ import { installAdmin } from './admin.js';
 import { createMetrics, type Nip77Source, type RelayMetrics, type WriteBatchSource } from './metrics.js';
 import { PAGE_HEADERS, renderPage } from './page.js';
 import { memorySplit } from './memory.js';
-import { disabledSync, listRepositories, relayInfoFromNip11, type StatusReport } from './status.js';
+import { disabledSync, gitStatus, listRepositories, relayInfoFromNip11, type StatusReport } from './status.js';
+import type { RepoStatus } from '../git/index.js';
 
-export type { StatusReport, RepositoryInfo, RelayInfo } from './status.js';
+export type { StatusReport, RepositoryInfo, RelayInfo, GitStatus, GitRepositoryInfo } from './status.js';
 export type { RelayMetrics } from './metrics.js';
 
 export interface Ops {
@@ -21,7 +22,7 @@ export interface Ops {
   /** present when metrics.enabled */
   readonly metrics?: RelayMetrics;
   /** the report behind /status and the page; `req` only picks ws:// or wss:// for the URL */
-  report(req?: HttpRequest): StatusReport;
+  report(req?: HttpRequest): Promise<StatusReport>;
 }
 
 const NOOP_OBSERVER: ConnectionObserver = {
@@ -71,7 +72,37 @@ export function installOps(relay: RelayHandle, clock: Clock = systemClock, extra
     return repos.value;
   };
 
-  const report = (req?: HttpRequest): StatusReport => {
+  // The git half's repositories on disk (refs, HEAD, size: git processes and a directory walk):
+  // cached like the announcement list, and dropped when an announcement, state or deletion is
+  // stored or held in purgatory, or a push or release happened since (refs, size, purgatory change).
+  const git = relay.git;
+  const gitMark = (): string => {
+    if (git === undefined) return '';
+    const released = Object.values(git.counters.releases).reduce((a, b) => a + b, 0);
+    return `${git.counters.pushes}/${released}/${relay.ingest.counts.purgatory ?? 0}`;
+  };
+  let gitRepos: { at: number; mark: string; value: Promise<RepoStatus[]> } | undefined;
+  relay.ingest.onAccepted((ev: NostrEvent) => {
+    if (ev.kind === 30617 || ev.kind === 30618 || ev.kind === 5) gitRepos = undefined;
+  });
+  const gitRepositories = (): Promise<RepoStatus[]> => {
+    if (git === undefined) return Promise.resolve([]);
+    const now = clock.now();
+    const mark = gitMark();
+    if (gitRepos === undefined || gitRepos.mark !== mark || now - gitRepos.at > REPOSITORY_CACHE_MS) {
+      const value = git.repositories();
+      const entry = { at: now, mark, value };
+      gitRepos = entry;
+      // a failed listing is not kept
+      value.catch(() => {
+        if (gitRepos === entry) gitRepos = undefined;
+      });
+    }
+    return gitRepos.value;
+  };
+
+  const report = async (req?: HttpRequest): Promise<StatusReport> => {
+    const gitRepoList = await gitRepositories();
     const now = Math.floor(clock.now() / 1000);
     const startedAt = Math.floor(relay.startedAt / 1000);
     const tls = req !== undefined && cfg.server.trustProxy && req.header('x-forwarded-proto').toLowerCase() === 'https';
@@ -90,6 +121,7 @@ export function installOps(relay: RelayHandle, clock: Clock = systemClock, extra
       memory: memorySplit(),
       ingest: { ...relay.ingest.counts },
       repositories: repositories(),
+      git: gitStatus(git, relay.store.purgatory, gitRepoList),
       sync: relay.sync?.status() ?? disabledSync(),
     };
   };
@@ -107,6 +139,20 @@ export function installOps(relay: RelayHandle, clock: Clock = systemClock, extra
       // WriteBatchSource) the write-batch histograms appear without a change here
       ...(hasFn(store, 'onWriteBatch') ? { writeBatches: store as unknown as WriteBatchSource } : {}),
       ...(extra.nip77 !== undefined ? { nip77: extra.nip77 } : {}),
+      ...(git !== undefined
+        ? {
+            git: {
+              stats: () => git.backend.stats(),
+              counters: git.counters,
+              purgatory: () => relay.store.purgatory.counts(),
+              repositories: async () => {
+                const list = await gitRepositories();
+                return { count: list.length, bytes: list.reduce((t, r) => t + r.bytes, 0) };
+              },
+              onRequestDone: (l) => git.backend.onRequestDone(l),
+            },
+          }
+        : {}),
       info: {
         get version() {
           return String(nip11.version ?? '');
@@ -135,12 +181,12 @@ export function installOps(relay: RelayHandle, clock: Clock = systemClock, extra
       return {
         status: 200,
         headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' },
-        body: JSON.stringify(report(req)),
+        body: JSON.stringify(await report(req)),
       };
     });
     relay.routes.home = async (req) => {
       await nip11Ready;
-      return { status: 200, headers: { ...PAGE_HEADERS }, body: renderPage(report(req)) };
+      return { status: 200, headers: { ...PAGE_HEADERS }, body: renderPage(await report(req)) };
     };
   }
 

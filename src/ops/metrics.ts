@@ -1,11 +1,14 @@
 // Prometheus metrics for one relay: its own prom-client Registry (several relays in one process
 // never clash), counters fed by the connection observer, and values read at scrape time from the
-// ingest counts, the store, the sync engine and optional timing hooks. Never touches the hot path
-// beyond a counter increment.
+// ingest counts, the store, the sync engine, the git half (git-metrics.ts) and optional timing
+// hooks. Never touches the hot path beyond a counter increment.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ConnectionObserver } from '../relay/connection.js';
 import type { SyncStatus } from '../sync/index.js';
 import { memorySplit } from './memory.js';
+import { registerGitMetrics, type GitMetricsSource } from './git-metrics.js';
+
+export type { GitMetricsSource } from './git-metrics.js';
 
 /** What the metrics read; a RelayHandle provides all of it (see index.ts). */
 export interface MetricsSources {
@@ -24,6 +27,8 @@ export interface MetricsSources {
   writeBatches?: WriteBatchSource;
   /** NIP-77 relay-side counters, when the NIP-77 handler exposes them (see Nip77Source) */
   nip77?: Nip77Source;
+  /** the git half (git.enabled): its series exist only then */
+  git?: GitMetricsSource;
   info: { version: string; transport: string; verifyBackend: string; policyMode: string };
   /** unix seconds */
   startedAt: number;
@@ -249,6 +254,9 @@ export function createMetrics(src: MetricsSources): RelayMetrics {
   // ---- sync peers -----------------------------------------------------------------------------
   if (src.sync !== undefined) registerPeerMetrics(src.sync, registers);
 
+  // ---- the git half ---------------------------------------------------------------------------
+  let unhookGit = src.git !== undefined ? registerGitMetrics(src.git, registers) : undefined;
+
   const observer: ConnectionObserver = {
     message(type) {
       messages.inc({ type: MESSAGE_TYPES.has(type) ? type : 'other' });
@@ -275,6 +283,8 @@ export function createMetrics(src: MetricsSources): RelayMetrics {
     close() {
       unhookBatches?.();
       unhookBatches = undefined;
+      unhookGit?.();
+      unhookGit = undefined;
     },
   };
 }

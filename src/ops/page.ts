@@ -3,8 +3,8 @@
 // so there is one renderer. Everything from events or peers is escaped; CSP pins the inline code.
 import { createHash } from 'node:crypto';
 import type { PeerStatus } from '../sync/index.js';
-import { formatBytes, formatCount, formatDuration, relativeTime } from './format.js';
-import { sortPeers, type RepositoryInfo, type StatusReport } from './status.js';
+import { countList, formatBytes, formatCount, formatDuration, relativeTime, requestSummary } from './format.js';
+import { sortPeers, type GitRepositoryInfo, type GitStatus, type RepositoryInfo, type StatusReport } from './status.js';
 
 /** Seconds between refreshes of the page in the browser. */
 export const REFRESH_SECONDS = 5;
@@ -68,6 +68,43 @@ function peerRow(p: PeerStatus, now: number): string {
   );
 }
 
+function gitRepoRow(r: GitRepositoryInfo): string {
+  const state = r.purgatory
+    ? '<span class="state warn" title="the announcement waits in purgatory for its first push">waiting for push</span>'
+    : `<span class="state ${r.hosting === 'hosted' ? 'ok' : 'muted'}">${e(r.hosting)}</span>`;
+  return (
+    `<tr class="git-repo"><td><code title="${e(r.npub)}">${e(shortNpub(r.npub))}</code>/<strong>${e(r.d)}</strong></td>` +
+    `<td class="num">${formatCount(r.refs)}</td><td>${r.head === undefined ? '<span class="muted">—</span>' : `<code>${e(r.head)}</code>`}</td>` +
+    `<td class="num">${e(formatBytes(r.bytes))}</td><td>${state}</td></tr>`
+  );
+}
+
+/** The git half: counters and gauges as facts, then the repositories on disk. */
+export function renderGit(g: GitStatus): string {
+  if (!g.enabled) return '<p class="muted empty">The git half is off (<code>git.enabled = false</code>): this relay hosts no git data.</p>';
+  const p = g.purgatory;
+  const waiting = Object.values(p.byKind).reduce((a, b) => a + b, 0);
+  const refused = Object.values(g.refusedPushes).reduce((a, b) => a + b, 0);
+  const facts: Array<[string, string]> = [
+    ['Git processes', `${formatCount(g.processes.running)} running · ${formatCount(g.processes.queued)} queued`],
+    ['Requests', requestSummary(g.requests)],
+    ['Traffic', `${formatBytes(g.bytes.in)} in · ${formatBytes(g.bytes.out)} out`],
+    ['Pushes', `${formatCount(g.pushes)} applied · ${formatCount(refused)} refused${refused > 0 ? ` (${countList(g.refusedPushes)})` : ''}`],
+    ['Purgatory', `${formatCount(waiting)} waiting${waiting > 0 ? ` (kind ${countList(p.byKind)})` : ''} · ${formatCount(p.dormant)} dormant · ${formatCount(p.expired)} expired · ${formatCount(p.nostrRefs)} refs/nostr placeholders`],
+    ['Released', countList(g.releases, 'none yet')],
+    ['Data', g.root],
+  ];
+  const factList = facts.map(([k, v]) => `<div><dt>${e(k)}</dt><dd>${e(v)}</dd></div>`).join('');
+  const repos = g.repositories;
+  const table =
+    repos.items.length === 0
+      ? '<p class="muted empty">No git repositories yet: an accepted announcement creates an empty one.</p>'
+      : '<table class="git-repos"><thead><tr><th scope="col">Repository</th><th scope="col" class="num">Refs</th><th scope="col">HEAD</th>' +
+        `<th scope="col" class="num">Size</th><th scope="col">State</th></tr></thead><tbody>${repos.items.map(gitRepoRow).join('')}</tbody></table>` +
+        (repos.total > repos.items.length ? `<p class="muted">Showing the ${repos.items.length} largest of ${formatCount(repos.total)}.</p>` : '');
+  return `<dl class="facts">${factList}</dl><div class="scroll">${table}</div>`;
+}
+
 function card(label: string, value: string, id: string): string {
   return `<div class="card" id="${id}"><div class="label">${e(label)}</div><div class="value">${value}</div></div>`;
 }
@@ -91,6 +128,11 @@ export function renderMain(r: StatusReport): string {
     card('Connections', e(formatCount(r.connections)), 'card-connections'),
     card('Memory', memoryCard(r.memory), 'card-memory'),
     card('Repositories', e(formatCount(r.repositories.total)), 'card-repositories'),
+    card(
+      'Git data',
+      r.git.enabled ? `${e(formatBytes(r.git.repositories.bytes))} <span class="sub">${e(formatCount(r.git.repositories.total))} ${r.git.repositories.total === 1 ? 'repo' : 'repos'}</span>` : '<span class="muted">git off</span>',
+      'card-git',
+    ),
     card('Sync peers', sync.enabled ? `${sync.totals.connected} / ${sync.totals.peers} <span class="sub">connected</span>` : '<span class="muted">sync off</span>', 'card-peers'),
   ].join('');
   const facts: Array<[string, string]> = [
@@ -127,6 +169,7 @@ export function renderMain(r: StatusReport): string {
     `<section class="cards">${cards}</section>` +
     `<section><dl class="facts">${factList}</dl></section>` +
     `<section id="repositories"><h2>Repositories hosted</h2><div class="scroll">${repoTable}</div></section>` +
+    `<section id="git"><h2>Git</h2>${renderGit(r.git)}</section>` +
     `<section id="sync"><h2>Peer relays</h2><div class="scroll">${peerTable}</div></section>` +
     `<footer class="muted">Updated <time datetime="${new Date(r.now * 1000).toISOString()}">${new Date(r.now * 1000).toISOString().replace('T', ' ').slice(0, 19)} UTC</time>` +
     ` · refreshes every ${REFRESH_SECONDS}s · <a href="/status">/status</a> (JSON) · <a href="/metrics">/metrics</a></footer>` +
@@ -149,7 +192,7 @@ th,td{text-align:left;padding:8px 10px;border-bottom:1px solid var(--line);verti
 tr:last-child td{border-bottom:0}.num{text-align:right;font-variant-numeric:tabular-nums}.desc{color:var(--muted);font-size:13px}
 .muted{color:var(--muted)}.state{font-weight:600}.ok{color:var(--ok)}.warn{color:var(--warn)}.bad,.err{color:var(--bad)}
 .err{max-width:260px;overflow-wrap:anywhere}.urls{overflow-wrap:anywhere;word-break:break-all}.owner code,.relays code{white-space:nowrap}
-.repos td:first-child{min-width:200px;width:28%}.scroll{overflow-x:auto}a{color:inherit}footer{margin-top:28px;font-size:12px}.empty{padding:8px 0}
+#git .facts{margin:0 0 12px}.repos td:first-child{min-width:200px;width:28%}.scroll{overflow-x:auto}a{color:inherit}footer{margin-top:28px;font-size:12px}.empty{padding:8px 0}
 `;
 
 // Re-fetch the page and swap <main>; stop while the tab is hidden; show when the relay is unreachable.

@@ -1,7 +1,9 @@
 // The status report behind GET /status, the HTML page and `grasp-relay status`: relay info (the
 // NIP-11 document's public fields), uptime, counts, the repositories hosted (30617 announcements
-// in the store) and the sync engine's per-peer status. Holds no secrets, no client addresses.
+// in the store), the git half (processes, requests, pushes, purgatory, repositories on disk) and
+// the sync engine's per-peer status. Holds no secrets, no client addresses.
 import { npubEncode } from 'nostr-tools/nip19';
+import type { GitService, RepoStatus } from '../git/index.js';
 import type { Filter, NostrEvent } from '../nostr/event.js';
 import type { StoreReader } from '../store/types.js';
 import { emptySyncTotals, type PeerStatus, type SyncStatus } from '../sync/index.js';
@@ -53,7 +55,73 @@ export interface StatusReport {
   /** write-path outcomes since start (stored, duplicate, policy, …) */
   ingest: Record<string, number>;
   repositories: { total: number; items: RepositoryInfo[] };
+  git: GitStatus;
   sync: SyncStatus;
+}
+
+export interface GitPurgatoryCounts {
+  byKind: Record<string, number>;
+  dormant: number;
+  expired: number;
+  nostrRefs: number;
+}
+
+/** A repository on disk with a hosted announcement (GitService.repositories()). */
+export type GitRepositoryInfo = RepoStatus;
+
+/** The git half: off, or its counters since start, gauges now and the repositories on disk. */
+export type GitStatus =
+  | { enabled: false }
+  | {
+      enabled: true;
+      /** where repositories live on disk */
+      root: string;
+      /** git processes running and requests waiting for one */
+      processes: { running: number; queued: number };
+      /** requests since start by service (info-refs, upload-pack, receive-pack), then outcome */
+      requests: Record<string, Record<string, number>>;
+      /** request body bytes read (decoded) and response bytes written */
+      bytes: { in: number; out: number };
+      /** pushes authorised and applied */
+      pushes: number;
+      /** pushes refused before git ran, by reason code (authorize.ts RefusalCode) */
+      refusedPushes: Record<string, number>;
+      /** events released from purgatory by kind */
+      releases: Record<string, number>;
+      /** purgatory now: events waiting by kind, dormant announcements, expired ids remembered, refs/nostr placeholders */
+      purgatory: GitPurgatoryCounts;
+      /** repositories on disk (at most MAX_REPOSITORIES listed, largest first); total counts all */
+      repositories: { total: number; bytes: number; items: GitRepositoryInfo[] };
+    };
+
+/** The git section of a report from the service's counters and a (cached) repository listing. */
+export function gitStatus(
+  git: Pick<GitService, 'backend' | 'counters' | 'root'> | undefined,
+  purgatory: { counts(): GitPurgatoryCounts },
+  repos: readonly RepoStatus[] = [],
+  max = MAX_REPOSITORIES,
+): GitStatus {
+  if (git === undefined) return { enabled: false };
+  const st = git.backend.stats();
+  const requests: Record<string, Record<string, number>> = {};
+  for (const [key, n] of Object.entries(st.requests)) {
+    const i = key.indexOf(':');
+    const service = key.slice(0, i);
+    (requests[service] ??= {})[key.slice(i + 1)] = n;
+  }
+  const items = [...repos].sort((a, b) => b.bytes - a.bytes || (a.npub < b.npub ? -1 : a.npub > b.npub ? 1 : a.d < b.d ? -1 : a.d > b.d ? 1 : 0));
+  return {
+    enabled: true,
+    root: git.root,
+    processes: { running: st.running, queued: st.queued },
+    requests,
+    bytes: { in: st.bytesIn, out: st.bytesOut },
+    pushes: git.counters.pushes,
+    refusedPushes: { ...git.counters.refusedPushes },
+    releases: { ...git.counters.releases },
+    purgatory: purgatory.counts(),
+    repositories: { total: repos.length, bytes: repos.reduce((t, r) => t + r.bytes, 0), items: items.slice(0, max) },
+  };
 }
 
 /** Most announcements listed (newest first); `total` still counts all of them. */

@@ -67,6 +67,8 @@ test('exposes the documented metrics with Prometheus types and base units', asyn
   }
   // no sync engine on this relay: no peer series
   assert.equal(m.types.has('grasp_relay_peer_up'), false);
+  // the git half is off on this relay: no git series
+  assert.deepEqual([...m.types.keys()].filter((n) => n.startsWith('grasp_relay_git_')), []);
 });
 
 test('counters move with client traffic; gauges follow connections and the store', async () => {

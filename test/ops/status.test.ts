@@ -56,6 +56,7 @@ test('/status reports relay info, counts and the repositories hosted', async () 
   assert.equal(s.connections, 0);
   assert.equal(s.sync.enabled, false);
   assert.deepEqual(s.sync.peers, []);
+  assert.deepEqual(s.git, { enabled: false }, 'the git half is off in this relay');
 
   assert.equal(s.repositories.total, 2);
   const r = s.repositories.items.find((x) => x.d === 'grasp-relay');
@@ -140,6 +141,22 @@ test('renderPage escapes every peer field too', () => {
     memory: { rss: 90 * 1024 * 1024, anon: 40 * 1024 * 1024, file: 50 * 1024 * 1024, heapUsed: 1 },
     ingest: { stored: 10 },
     repositories: { total: 0, items: [] },
+    git: {
+      enabled: true,
+      root: '/var/lib/grasp-relay/git',
+      processes: { running: 1, queued: 2 },
+      requests: { 'upload-pack': { ok: 3, busy: 1 }, 'receive-pack': { refused: 2 } },
+      bytes: { in: 2048, out: 4096 },
+      pushes: 0,
+      refusedPushes: { stale: 2 },
+      releases: {},
+      purgatory: { byKind: { '30617': 1 }, dormant: 0, expired: 4, nostrRefs: 0 },
+      repositories: {
+        total: 1,
+        bytes: 5000,
+        items: [{ npub: 'npub1"><i>y</i>', d: '<u>d</u>', refs: 2, head: 'refs/heads/<s>', bytes: 5000, purgatory: true, hosting: 'hosted' }],
+      },
+    },
     sync: {
       enabled: true,
       peers: [
@@ -171,6 +188,13 @@ test('renderPage escapes every peer field too', () => {
   };
   const html = renderPage(r);
   assert.ok(!html.includes('<b>x</b>') && !html.includes('<svg'));
+  assert.ok(!html.includes('<i>y</i>') && !html.includes('<u>d</u>') && !html.includes('<s>'), 'git repository fields are escaped');
+  const git = visibleText(section(html, 'git'));
+  assert.match(git, /1 running · 2 queued/);
+  assert.match(git, /receive-pack 2 \(2 refused\) · upload-pack 4 \(1 busy\)/);
+  assert.match(git, /0 applied · 2 refused \(stale 2\)/);
+  assert.match(git, /1 waiting \(kind 30617 1\) · 0 dormant · 4 expired/);
+  assert.match(git, /<u>d<\/u> 2 refs\/heads\/<s> .* waiting for push/);
   const text = visibleText(html);
   assert.match(text, /Uptime 25h 0m/);
   assert.match(text, /Events stored 1,234,567/);
