@@ -1,4 +1,4 @@
-// `npm run bench`: runs the ingest, query, fan-out and memory benches (then negentropy, store and sync when
+// `npm run bench`: runs the ingest, query, fan-out and memory benches (then negentropy, store, sync and git when
 // their compiled files exist), each in a child process for a clean heap, collects their JSON and
 // prints one markdown table of figures, same-run baselines and ratios, with the command.
 // `--transports uws,ws [--rounds N]` runs each bench once per transport per round, back to back,
@@ -16,7 +16,7 @@ import { isBenchResult, parseResults, progress, type BenchResult, type BenchRow 
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const OWN = ['ingest', 'query', 'fanout', 'memory'];
-const OTHERS = ['negentropy', 'nip77-relay', 'store', 'sync'];
+const OTHERS = ['negentropy', 'nip77-relay', 'store', 'sync', 'git'];
 
 export interface BenchRun {
   bench: string;
