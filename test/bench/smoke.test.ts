@@ -1,4 +1,4 @@
-// Smoke test of the benches (bench/ingest, query, fanout, run): each runs as a child process at
+// Smoke test of the benches (bench/ingest, query, fanout, memory, git, run): each runs as a child process at
 // tiny sizes and must print one JSON result with the expected rows and same-run ratios, so the
 // benches cannot rot between `npm run bench` runs. Figures are not checked, only their shape.
 import assert from 'node:assert/strict';
@@ -108,6 +108,25 @@ test('memory bench: anonymous / file-backed split idle, after a load, per worker
   results.push(res);
 });
 
+test('git bench: clone and fetch relay vs http-backend, concurrent clones, RSS, authorize', { timeout: 180_000 }, async () => {
+  const res = await result('git', [
+    '--commits', '30', '--fetch-commits', '5', '--reps', '1', '--concurrency', '2', '--large-factor', '0',
+    '--auth-refs', '100', '--auth-iterations', '5',
+  ]);
+  const clone = row(res, 'git clone --bare');
+  assert.equal(clone.goal, 0.9);
+  assert.match(clone.note ?? '', /ABAB/);
+  assert.match(clone.baselineName ?? '', /http-backend/);
+  assert.equal(row(res, 'git fetch of the last 5 commits').goal, 0.9);
+  const many = row(res, '2 concurrent clones');
+  assert.ok(many.p99Ms !== undefined && many.p99Ms > 0);
+  assert.match(many.note ?? '', /maxRequestsPerIp/);
+  assert.ok(row(res, 'relay RSS peak, 1 clone').value > 0);
+  row(res, 'relay RSS peak, 2 concurrent');
+  assert.ok(row(res, 'authorize(): push of 100').p99Ms !== undefined);
+  results.push(res);
+});
+
 test('run.ts renders one markdown table with every row and the command', () => {
   assert.ok(results.length > 0, 'needs the bench results above');
   const table = renderTable(
@@ -117,5 +136,6 @@ test('run.ts renders one markdown table with every row and the command', () => {
   assert.match(table, /Command: `npm run bench -- --quick`/);
   assert.match(table, /\| bench \| metric \| value \|/);
   const rows = results.reduce((a, r) => a + r.rows.length, 0);
-  assert.equal(table.split('\n').filter((l) => /^\| (ingest|query|fanout|memory) \|/.test(l)).length, rows);
+  assert.equal(table.split('
+').filter((l) => /^\| (ingest|query|fanout|memory|git) \|/.test(l)).length, rows);
 });
