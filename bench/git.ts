@@ -138,7 +138,8 @@ async function main(): Promise<BenchResult> {
     const a = await generateRepo(srcA, gen, fetchCommits);
     progress(`generated ${commits} commits in ${round((performance.now() - t) / 1000, 1)} s (${round(dirBytes(join(srcA, 'objects')) / MB, 1)} MB fast-import pack)`);
     const srcB = join(root, 'src-b.git');
-    const b = largeFactor > 0 ? await generateRepo(srcB, { ...gen, churnLines: gen.churnLines * largeFactor, seed: 10 }, fetchCommits) : undefined;
+    // the larger one: the same history shape with `largeFactor` × the files rewritten per commit
+    const b = largeFactor > 0 ? await generateRepo(srcB, { ...gen, filesPerCommit: gen.filesPerCommit * largeFactor, seed: 10 }, fetchCommits) : undefined;
 
     // ---- the relay, its repositories announced, stated and pushed ----
     relay = await spawnRelay({
