@@ -171,7 +171,9 @@ async function main(): Promise<void> {
   const args = parseArgs(argv);
   const only = args.str('only', '');
   const out = args.str('out', '');
-  const timeoutMs = args.num('timeout-min', 20) * 60_000;
+  // per bench unless --timeout-min says otherwise: git generates, pushes and clones ~400 MB of
+  // packs (about 20 min on a loaded 2-core machine)
+  const timeoutMinOf = (b: string): number => args.num('timeout-min', b === 'git' ? 60 : 20);
   const transports = args.str('transports', '').split(',').filter((t) => t !== '');
   const rounds = args.num('rounds', 1);
   if (transports.length !== 0 && transports.length !== 2) throw new Error('--transports expects two transports, e.g. uws,ws');
@@ -189,6 +191,7 @@ async function main(): Promise<void> {
   const runs: BenchRun[] = [];
   const byTransport: TransportRun[] = [];
   for (const b of benches) {
+    const timeoutMs = timeoutMinOf(b) * 60_000;
     if (transports.length === 0) {
       progress(`=== ${b} ${passOn.join(' ')}`);
       const r = await runOne(b, passOn, timeoutMs);
