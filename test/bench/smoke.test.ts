@@ -53,7 +53,7 @@ const row = (res: BenchResult, prefix: string) => {
 
 const results: BenchResult[] = [];
 
-test('ingest bench: throughput vs verify-only, 1×1, RSS, grasp vs open', { timeout: 60_000 }, async () => {
+test('ingest bench: throughput vs verify-only, 1×1, RSS, grasp vs open', { timeout: 180_000 }, async () => {
   const res = await result('ingest', ['--events', '300', '--serial', '60', '--nip34-events', '200', '--nip34-repos', '5']);
   const par = row(res, 'ingest notes 4×50');
   assert.equal(par.unit, 'events/s');
@@ -66,7 +66,7 @@ test('ingest bench: throughput vs verify-only, 1×1, RSS, grasp vs open', { time
   results.push(res);
 });
 
-test('query bench: REQ/s and EOSE latency per filter shape vs raw LMDB walk', { timeout: 60_000 }, async () => {
+test('query bench: REQ/s and EOSE latency per filter shape vs raw LMDB walk', { timeout: 180_000 }, async () => {
   const res = await result('query', ['--events', '300', '--seconds', '0.1', '--limits', '100']);
   for (const t of ['author', 'kind', 'tag', 'mixed']) {
     const seq = row(res, `REQ ${t} limit 100, 1 conn sequential`);
@@ -78,7 +78,7 @@ test('query bench: REQ/s and EOSE latency per filter shape vs raw LMDB walk', { 
   results.push(res);
 });
 
-test('fanout bench: live delivery vs 1 subscription and index vs naive loop', { timeout: 60_000 }, async () => {
+test('fanout bench: live delivery vs 1 subscription and index vs naive loop', { timeout: 180_000 }, async () => {
   const res = await result('fanout', ['--events', '300', '--subs', '100', '--connections', '5', '--latency-events', '20', '--naive-ms', '100', '--limit-subs', '60', '--rounds', '1', '--limit-events', '100']);
   for (const t of (['uws', 'ws'] as const).filter((x) => !skipWithoutUws(x))) {
     const lim = row(res, `fan-out ${t}: 60 subs, 100 events vs raw send loop`);
