@@ -136,6 +136,5 @@ test('run.ts renders one markdown table with every row and the command', () => {
   assert.match(table, /Command: `npm run bench -- --quick`/);
   assert.match(table, /\| bench \| metric \| value \|/);
   const rows = results.reduce((a, r) => a + r.rows.length, 0);
-  assert.equal(table.split('
-').filter((l) => /^\| (ingest|query|fanout|memory|git) \|/.test(l)).length, rows);
+  assert.equal(table.split('\n').filter((l) => /^\| (ingest|query|fanout|memory|git) \|/.test(l)).length, rows);
 });
