@@ -85,12 +85,16 @@ export function registerGitMetrics(git: GitMetricsSource, registers: Registry[])
     },
   });
 
-  // one purgatory count per scrape, shared by the purgatory gauges
-  let cached: { at: number; counts: GitPurgatoryCounts } | undefined;
+  // one purgatory count per scrape, shared by the purgatory gauges (the gauges of one scrape are
+  // collected in the same turn; the next scrape counts afresh — a time-based cache served stale
+  // counts to a scrape right after a change)
+  let cached: GitPurgatoryCounts | undefined;
   const counts = (): GitPurgatoryCounts => {
-    const now = Date.now();
-    if (cached === undefined || now - cached.at > 250) cached = { at: now, counts: git.purgatory() };
-    return cached.counts;
+    if (cached === undefined) {
+      cached = git.purgatory();
+      setImmediate(() => (cached = undefined));
+    }
+    return cached;
   };
   new Gauge({
     name: 'grasp_relay_git_purgatory_events',
