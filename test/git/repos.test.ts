@@ -13,6 +13,7 @@ import { decodeName, encodeName, GitError, MAX_NAME_BYTES, Repos } from '../../s
 import type { GateRepoOps } from '../../src/git/gate.js';
 import { ZERO_OID, type RepoId } from '../../src/git/types.js';
 import { tempDir } from '../helpers/tmp.js';
+import { gitTestEnv } from './helpers.js';
 
 // Repos is what the gate and release code on main are written against (a compile-time check)
 const _asGateOps = (r: Repos): GateRepoOps => r;
@@ -21,20 +22,7 @@ const OWNER = 'a'.repeat(64);
 const OTHER = 'b'.repeat(64);
 
 /** git for the test itself: no user config, fixed identities and dates (deterministic ids). */
-const GIT_ENV: NodeJS.ProcessEnv = {
-  PATH: process.env.PATH,
-  HOME: '/nonexistent',
-  GIT_CONFIG_GLOBAL: '/dev/null',
-  GIT_CONFIG_NOSYSTEM: '1',
-  GIT_TERMINAL_PROMPT: '0',
-  GIT_AUTHOR_NAME: 'Test',
-  GIT_AUTHOR_EMAIL: 'test@example.com',
-  GIT_AUTHOR_DATE: '1700000000 +0000',
-  GIT_COMMITTER_NAME: 'Test',
-  GIT_COMMITTER_EMAIL: 'test@example.com',
-  GIT_COMMITTER_DATE: '1700000000 +0000',
-  LC_ALL: 'C',
-};
+const GIT_ENV = gitTestEnv();
 
 function git(cwd: string, args: string[], input?: string): string {
   return execFileSync('git', args, { cwd, env: GIT_ENV, input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] }).trim();
