@@ -12,7 +12,7 @@ export const serviceSchema = z
       .default(['127.0.0.1:7777'])
       .describe('Host names (with port when non-default) this service answers as; the first is canonical. Announcements must name one of them.'),
     name: z.string().default('grasp-relay').describe('NIP-11 name.'),
-    description: z.string().default('A GRASP relay: the Nostr side of git collaboration.').describe('NIP-11 description.'),
+    description: z.string().default('A GRASP server: git repositories and the Nostr side of git collaboration.').describe('NIP-11 description.'),
     pubkey: z.string().default('').describe('NIP-11 admin pubkey (hex); empty for none.'),
     contact: z.string().default('').describe('NIP-11 contact; empty for none.'),
     grasps: z
