@@ -2,16 +2,18 @@
 // upload-pack and receive-pack run as `git … --stateless-rpc` children with the relay's `-c`
 // options and a clean environment; request bodies are decoded (gzip) and piped in, git's output
 // piped out, both with backpressure; pushes are parsed, authorised and answered (report-status)
-// before git runs. Admission (process slots, per-IP) is in backend-limits.ts. The router resolves
+// before git runs. Admission (process slots, per-IP) is in backend-limits.ts, one request's
+// lifetime (timers, child, slot, early answers) in exchange.ts. The router resolves
 // the URL to a repository directory before calling in here.
 import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
-import { systemClock, type Clock, type TimerHandle } from '../clock.js';
+import { systemClock, type Clock } from '../clock.js';
 import type { GitConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { StreamRequest, StreamResponse } from '../relay/transport.js';
 import { ProcessSlots, PerIpLimit } from './backend-limits.js';
-import { baseConfigArgs, gitEnv, spawnGit, type GitRuntime, type SpawnedGit } from './gitproc.js';
+import { baseConfigArgs, gitEnv, spawnGit, type GitRuntime } from './gitproc.js';
+import { Exchange, NO_CACHE, REPORT_KEEP, TEXT } from './exchange.js';
 import { CommandSectionReader, FLUSH, pkt, PktError, reportStatus, unpackStatus, type CommandSection } from './pktline.js';
 
 export type { CommandSection } from './pktline.js';
@@ -37,141 +39,10 @@ type Kind = GitRequestKind;
 /** One admitted request ended: its kind, outcome (the stats key parts), duration and body bytes in (decoded) / out. */
 export type RequestDoneListener = (kind: Kind, outcome: string, seconds: number, bytesIn: number, bytesOut: number) => void;
 
-const TEXT = 'text/plain; charset=utf-8';
-/** Bytes of receive-pack's output kept to read its `unpack` status (report + progress lines). */
-const REPORT_KEEP = 256 * 1024;
-/** Request bytes still read (and dropped) after an early answer, so the client sees it, before closing. */
-const DRAIN_BYTES = 64 * 1024;
-const NO_CACHE: Record<string, string> = {
-  'cache-control': 'no-cache, max-age=0, must-revalidate',
-  pragma: 'no-cache',
-  expires: 'Fri, 01 Jan 1980 00:00:00 GMT',
-};
 /** The `ng` reason of a command the decision did not name. */
 const NOT_APPLIED = 'not applied: another ref in this push was refused';
 
 const wantsReport = (s: CommandSection): boolean => s.capabilities.includes('report-status') || s.capabilities.includes('report-status-v2');
-
-/** One request from admission to its last byte: timers, the git child, the slot, the answer. */
-class Exchange {
-  headSent = false;
-  finished = false;
-  git: SpawnedGit | undefined;
-  slot = false;
-  cancelWait: () => void = () => {};
-  /** the decoded body */
-  body: Readable | undefined;
-  bodyBytes = 0;
-  bodyLimit = Infinity;
-  bodyEnded = false;
-  /** response body bytes written */
-  bytesOut = 0;
-  sink: (chunk: Buffer) => void = () => {};
-  onBodyEnd: () => void = () => {};
-  onOverLimit: () => void = () => {};
-  private last: number;
-  readonly started: number;
-  private timer: TimerHandle | undefined;
-
-  constructor(
-    readonly backend: GitBackend,
-    readonly kind: Kind,
-    readonly req: StreamRequest,
-    readonly res: StreamResponse,
-    private readonly clock: Clock,
-    private readonly idleMs: number,
-    private readonly totalMs: number,
-    private readonly onFinish: (ex: Exchange, outcome: string) => void,
-  ) {
-    this.started = this.last = clock.now();
-    this.arm();
-    res.onAborted(() => {
-      this.destroyBody();
-      this.finish('aborted');
-    });
-  }
-
-  touch(): void {
-    this.last = this.clock.now();
-  }
-
-  private arm(): void {
-    const now = this.clock.now();
-    const wait = Math.min(this.last + this.idleMs, this.started + this.totalMs) - now;
-    this.timer = this.clock.setTimeout(() => {
-      if (this.finished) return;
-      const t = this.clock.now();
-      if (t - this.last >= this.idleMs || t - this.started >= this.totalMs) this.timeout();
-      else this.arm();
-    }, Math.max(1, wait));
-  }
-
-  private timeout(): void {
-    this.git?.kill();
-    this.failAndClose(504, 'git request timed out', 'timeout');
-  }
-
-  /** Status and headers, once. */
-  head(status: number, headers: Record<string, string>): void {
-    if (this.headSent || this.finished) return;
-    this.headSent = true;
-    this.res.writeHead(status, headers);
-  }
-
-  /** A one-line text answer when nothing was sent yet; a cut connection otherwise. */
-  fail(status: number, text: string, outcome: string, headers: Record<string, string> = {}): void {
-    if (this.finished) return;
-    if (!this.headSent) {
-      this.head(status, { 'content-type': TEXT, ...NO_CACHE, ...headers });
-      this.res.end(`${text}\n`);
-    } else {
-      this.res.destroy();
-    }
-    this.finish(outcome);
-  }
-
-  /** Answer, then close the connection (the rest of the request is not read). */
-  failAndClose(status: number, text: string, outcome: string, headers: Record<string, string> = {}): void {
-    this.fail(status, text, outcome, headers);
-    setImmediate(() => this.destroyBody()); // after the answer went to the socket
-  }
-
-  /** Answer, then read and drop at most DRAIN_BYTES more of the request before closing. */
-  failAndDrain(status: number, text: string, outcome: string, headers: Record<string, string> = {}): void {
-    this.bodyLimit = Math.min(this.bodyLimit, this.bodyBytes + DRAIN_BYTES);
-    this.fail(status, text, outcome, headers);
-  }
-
-  /** Body bytes out; false: wait for drain. */
-  write(chunk: Buffer): boolean {
-    this.touch();
-    this.bytesOut += chunk.length;
-    this.backend.addBytesOut(chunk.length);
-    return this.res.write(chunk);
-  }
-
-  /** Stop reading the request at once (the connection goes with it). */
-  destroyBody(): void {
-    if (this.bodyEnded) return;
-    this.bodyEnded = true;
-    this.body?.destroy();
-    if (this.req.body !== this.body) this.req.body.destroy();
-  }
-
-  finish(outcome: string): void {
-    if (this.finished) return;
-    this.finished = true;
-    this.timer?.cancel();
-    this.cancelWait();
-    this.git?.kill();
-    // what is left of the body is read and dropped up to the limit, then the connection closes
-    this.sink = () => {};
-    this.onBodyEnd = () => {};
-    this.onOverLimit = () => this.destroyBody();
-    this.body?.resume();
-    this.onFinish(this, outcome);
-  }
-}
 
 export class GitBackend {
   private readonly rt: GitRuntime;
