@@ -10,20 +10,10 @@ import { tempDir } from '../helpers/tmp.js';
 import { createUwsTransport } from '../../src/relay/transport-uws.js';
 import { createWsTransport } from '../../src/relay/transport-ws.js';
 import { notFound, type Transport, type TransportCallbacks } from '../../src/relay/transport.js';
+import { gitTestEnv } from './helpers.js';
 
-export const CLI_ENV: NodeJS.ProcessEnv = {
-  PATH: process.env.PATH,
-  GIT_CONFIG_GLOBAL: '/dev/null',
-  GIT_CONFIG_NOSYSTEM: '1',
-  GIT_TERMINAL_PROMPT: '0',
-  GIT_AUTHOR_NAME: 'Test',
-  GIT_AUTHOR_EMAIL: 'test@example.com',
-  GIT_AUTHOR_DATE: '2024-01-01T00:00:00Z',
-  GIT_COMMITTER_NAME: 'Test',
-  GIT_COMMITTER_EMAIL: 'test@example.com',
-  GIT_COMMITTER_DATE: '2024-01-01T00:00:00Z',
-  LC_ALL: 'C',
-};
+/** git for the tests: the shared clean environment (no user config, fixed identity and dates). */
+export const CLI_ENV: NodeJS.ProcessEnv = gitTestEnv();
 
 export interface CliResult {
   code: number | null;

@@ -1,8 +1,10 @@
 // NIP-34 events for the ops tests: a GRASP repository announcement built as grasp.md §2 says
 // (clone http://<host>/<npub>/<d>.git and relays ws://<host> for each service host, plus extra
-// relays), its state, an issue and a comment, signed with deterministic test keys.
+// relays), its state, an issue and a comment, signed with deterministic test keys; and a capture
+// of what `grasp-relay status` prints.
 import { npubEncode } from 'nostr-tools/nip19';
 import type { NostrEvent } from '../../src/nostr/event.js';
+import type { StatusOutput } from '../../src/cli/status.js';
 import { keypair, sign, type Keypair } from '../helpers/events.js';
 
 export { keypair, type Keypair };
@@ -51,4 +53,20 @@ export async function put(relay: { url: string; ingest: { submit(e: NostrEvent, 
     const r = await relay.ingest.submit(e, JSON.stringify(e), 'client');
     if (!r.ok) throw new Error(`${relay.url} refused kind ${e.kind}: ${r.message}`);
   }
+}
+
+/** A StatusOutput that collects what `grasp-relay status` writes (no colour). */
+export function capture(): StatusOutput & { out: string; err: string } {
+  const o = {
+    out: '',
+    err: '',
+    color: false,
+    write(t: string) {
+      o.out += t;
+    },
+    error(t: string) {
+      o.err += t;
+    },
+  };
+  return o;
 }

@@ -6,12 +6,13 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { npubEncode } from 'nostr-tools/nip19';
-import { cmdStatus, type StatusOutput } from '../../src/cli/status.js';
+import { cmdStatus } from '../../src/cli/status.js';
 import { parseArgs } from '../../src/cli/args.js';
 import type { GitStatus, StatusReport } from '../../src/ops/index.js';
 import { TestClient } from '../helpers/client.js';
 import { announcement, commitFile, git, keypair, startGitRelay, stateEvent, workTree, type GitRelay } from '../git/helpers.js';
 import { dumpDom, findChromium, section, visibleText } from './chromium.js';
+import { capture } from './fixtures.js';
 import { scrape, type Exposition } from './prom.js';
 
 const owner = keypair('ops-git-owner');
@@ -44,20 +45,6 @@ async function status(): Promise<StatusReport & { git: EnabledGit }> {
   return s as StatusReport & { git: EnabledGit };
 }
 
-function capture(): StatusOutput & { out: string; err: string } {
-  const o = {
-    out: '',
-    err: '',
-    color: false,
-    write(t: string) {
-      o.out += t;
-    },
-    error(t: string) {
-      o.err += t;
-    },
-  };
-  return o;
-}
 
 async function cliJson(): Promise<StatusReport & { git: EnabledGit }> {
   const o = capture();

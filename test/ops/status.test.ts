@@ -6,12 +6,12 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { npubEncode } from 'nostr-tools/nip19';
-import { cmdStatus, formatStatus, statusUrl, type StatusOutput } from '../../src/cli/status.js';
+import { cmdStatus, formatStatus, statusUrl } from '../../src/cli/status.js';
 import { parseArgs } from '../../src/cli/args.js';
 import type { StatusReport } from '../../src/ops/index.js';
 import { renderPage } from '../../src/ops/page.js';
 import { startTestRelay, type TestRelay } from '../helpers/relay.js';
-import { keypair, put, repository, type RepoFixture } from './fixtures.js';
+import { capture, keypair, put, repository, type RepoFixture } from './fixtures.js';
 import { section, visibleText } from './chromium.js';
 
 let relay: TestRelay;
@@ -205,20 +205,6 @@ test('renderPage escapes every peer field too', () => {
   assert.match(text, /No repositories yet/);
 });
 
-function capture(): StatusOutput & { out: string; err: string } {
-  const o = {
-    out: '',
-    err: '',
-    color: false,
-    write(t: string) {
-      o.out += t;
-    },
-    error(t: string) {
-      o.err += t;
-    },
-  };
-  return o;
-}
 
 test('grasp-relay status prints the summary and the repositories as a table', async () => {
   const o = capture();
