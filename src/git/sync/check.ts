@@ -140,7 +140,11 @@ async function gather(r: RepoId, d: CheckDeps): Promise<RepoFacts> {
   const members = view.maintainers(r, anns);
   const authoritative = view.authoritative(r, members);
   const now = d.clock.now();
-  const waiting = view.waitingStates(r.d, members, authoritative).map((state) => ({ state, expiresAt: purgatory.get(state.id)?.expiresAt ?? now }));
+  // entries past their expiry (the minute sweep has not removed them yet) are not hunted for
+  const waiting = view
+    .waitingStates(r.d, members, authoritative)
+    .map((state) => ({ state, expiresAt: purgatory.get(state.id)?.expiresAt ?? now }))
+    .filter((w) => w.expiresAt > now);
   const prs: PrFacts[] = [];
   const seen = new Set<string>();
   const names = (ev: NostrEvent): boolean => prRepos(ev).some((x) => x.owner === r.owner && x.d === r.d);
@@ -151,7 +155,9 @@ async function gather(r: RepoId, d: CheckDeps): Promise<RepoFacts> {
     const clone = ev.tags.filter((t) => t[0] === 'clone').flatMap((t) => t.slice(1));
     prs.push({ id: ev.id, tip, clone, inPurgatory, ...(expiresAt !== undefined ? { expiresAt } : {}) });
   };
-  for (const e of purgatory.forD(r.d)) if (e.event.kind === KIND_PR || e.event.kind === KIND_PR_UPDATE) addPr(e.event, true, e.expiresAt);
+  for (const e of purgatory.forD(r.d)) {
+    if ((e.event.kind === KIND_PR || e.event.kind === KIND_PR_UPDATE) && e.expiresAt > now) addPr(e.event, true, e.expiresAt);
+  }
   // events the gate sent to hunt that are not in purgatory yet (or no longer: released or deleted)
   for (const ev of d.pending()) {
     if (purgatory.get(ev.id) !== undefined || store.has(ev.id)) continue;
