@@ -9,6 +9,7 @@ import { after, describe, test } from 'node:test';
 import type { GitSync } from '../../../src/git/sync/types.js';
 import type { NostrEvent } from '../../../src/nostr/event.js';
 import { TestClient } from '../../helpers/client.js';
+import { sign } from '../../helpers/events.js';
 import { tempDir } from '../../helpers/tmp.js';
 import { waitFor } from '../../helpers/wait.js';
 import { ManualClock } from '../../sync/clock.js';
@@ -282,5 +283,87 @@ describe('local first', () => {
     assert.equal(events.length, 1, "b's state released");
     assert.equal(fetcher.calls.length, 0, 'no network');
     await client.close();
+  });
+});
+
+describe('PR tips and quota', () => {
+  const clock = new ManualClock();
+  const fetcher = new LoopbackFetcher(clock);
+  let relay: GitRelay;
+  let quota: GitRelay | undefined;
+  after(async () => {
+    await relay?.destroy();
+    await quota?.destroy();
+  });
+
+  /** An announced repository with a pushed, released state; returns the work tree. */
+  async function hostedWithData(r: GitRelay, d: string, extraClone: string[] = []): Promise<string> {
+    const client = await TestClient.connect(r.url);
+    assert.equal((await client.publish(announcement(owner, d, r, { extraClone }))).ok, true);
+    const work = await workTree(r.repoUrl(owner, d));
+    const c = await commitFile(work, 'f.txt', `${d}\n`);
+    await client.publish(stateEvent(owner, d, { 'refs/heads/main': c }));
+    await gitOk(['push', '-q', 'origin', 'main'], { cwd: work });
+    await client.close();
+    return work;
+  }
+
+  test("a PR's tip is fetched from the PR's own clone URL first into refs/nostr/<id>; a deleted PR ref is restored by the sweep", async () => {
+    relay = await startGitRelay(syncConfig(), { clock, gitSync: { fetcher, random: seeded(5) } });
+    fetcher.repos = relay.git!.repos;
+    const sync = relay.git!.sync!;
+    const repoUrl = 'https://x.example/owner/prs.git';
+    const work = await hostedWithData(relay, 'prs', [repoUrl]);
+    await advance(clock, sync, 4 * MIN, MIN); // the state's hunt finds its data here
+    fetcher.calls.length = 0;
+    const fork = 'https://fork.example/other/prs.git';
+    await gitOk(['checkout', '-q', '-b', 'feature'], { cwd: work });
+    const tip = await commitFile(work, 'feature.txt', 'a feature\n');
+    fetcher.sources.set(fork, work);
+    const pr = sign(other, {
+      kind: 1618,
+      tags: [
+        ['a', `30617:${owner.pk}:prs`],
+        ['p', owner.pk],
+        ['subject', 'a feature'],
+        ['c', tip],
+        ['clone', fork],
+      ],
+      content: 'please pull',
+    });
+    assert.match((await submitSync(relay, pr)).message, /^purgatory/);
+    await advance(clock, sync, 2 * SEC, SEC);
+    assert.deepEqual(
+      fetcher.calls.map((c) => [c.url, c.want]),
+      [[fork, [tip]]],
+      "the PR's clone URL first, and it delivered",
+    );
+    const ref = `refs/nostr/${pr.id}`;
+    assert.equal((await lsRemote(relay.repoUrl(owner, 'prs'))).get(ref), tip);
+    const client = await TestClient.connect(relay.url);
+    assert.equal((await client.req('s', { ids: [pr.id] })).events.length, 1, 'the PR is released');
+    await client.close();
+    // the ref disappears on disk: the sweep writes it again from the objects already held
+    const r = { owner: owner.pk, d: 'prs' };
+    await relay.git!.repos.update(r, [{ ref, old: tip, new: '0'.repeat(40) }]);
+    await sync.sweep();
+    assert.equal((await relay.git!.repos.refs(r)).get(ref), tip);
+    assert.equal(fetcher.calls.length, 1, 'no fetch for it');
+  });
+
+  test('no fetch for a repository at git.maxRepoBytes', async () => {
+    const qfetcher = new LoopbackFetcher(clock);
+    quota = await startGitRelay(syncConfig({ maxRepoBytes: 1 }), { clock, gitSync: { fetcher: qfetcher, random: seeded(6) } });
+    qfetcher.repos = quota.git!.repos;
+    const sync = quota.git!.sync!;
+    const url = 'https://x.example/owner/full.git';
+    const work = await hostedWithData(quota, 'full', [url]);
+    qfetcher.sources.set(url, work);
+    const next = await commitFile(work, 'g.txt', 'more\n');
+    await submitSync(quota, stateEvent(owner, 'full', { 'refs/heads/main': next }));
+    const skipped = sync.status().fetches.skipped;
+    await advance(clock, sync, 30 * SEC, SEC);
+    assert.equal(qfetcher.calls.length, 0, 'the repository is over its size limit');
+    assert.ok(sync.status().fetches.skipped > skipped);
   });
 });
