@@ -60,6 +60,8 @@ export class GitSyncEngine implements GitSync {
   private readonly tasks = new Map<string, Task>();
   private readonly queue: Task[] = [];
   private running = 0;
+  /** identifiers with a check running */
+  private readonly busyD = new Set<string>();
   private readonly idleWaiters: Array<() => void> = [];
   private readonly pending = new Map<string, { event: NostrEvent; at: number }>();
   private readonly remotes: Remotes;
@@ -264,15 +266,24 @@ export class GitSyncEngine implements GitSync {
     return p;
   }
 
+  /**
+   * Start queued checks up to git.syncConcurrency, one identifier at a time: the repositories of
+   * one d (forks) are checked one after the other, so the second imports locally what the first
+   * fetched instead of fetching it again.
+   */
   private pump(): void {
-    while (!this.closed && this.running < this.d.config.syncConcurrency && this.queue.length > 0) {
-      const t = this.queue.shift()!;
+    while (!this.closed && this.running < this.d.config.syncConcurrency) {
+      const i = this.queue.findIndex((q) => !this.busyD.has(q.r.d));
+      if (i < 0) break;
+      const t = this.queue.splice(i, 1)[0]!;
       t.phase = 'running';
       this.running++;
+      this.busyD.add(t.r.d);
       const waiters = t.waiters.splice(0);
       void this.run(t)
         .then((o) => {
           this.running--;
+          this.busyD.delete(t.r.d);
           for (const w of waiters) w(o);
           this.after(t, o);
         })

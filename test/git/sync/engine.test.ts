@@ -284,6 +284,22 @@ describe('local first', () => {
     assert.equal(fetcher.calls.length, 0, 'no network');
     await client.close();
   });
+
+  test('two repositories of one identifier waiting for the same data: one fetch, the other imports it locally', async () => {
+    const sync = relay.git!.sync!;
+    const d = 'forked';
+    const x = 'https://x.example/forked.git';
+    await submitSync(relay, announcement(owner, d, relay, { extraClone: [x] }));
+    await submitSync(relay, announcement(other, d, relay, { extraClone: [x] }));
+    const work = await workTree();
+    const c = await commitFile(work, 'f.txt', 'forked\n');
+    fetcher.sources.set(x, work);
+    await submitSync(relay, stateEvent(owner, d, { 'refs/heads/main': c }));
+    await submitSync(relay, stateEvent(other, d, { 'refs/heads/main': c }));
+    await advance(clock, sync, 2 * SEC, SEC);
+    for (const k of [owner, other]) assert.equal((await lsRemote(relay.repoUrl(k, d))).get('refs/heads/main'), c);
+    assert.equal(fetcher.calls.length, 1, 'checks of one identifier run one after the other');
+  });
 });
 
 describe('PR tips and quota', () => {
