@@ -49,6 +49,8 @@ interface Task {
   again: boolean;
   /** hunt retries done (undefined: no hunt active) */
   huntStep: number | undefined;
+  /** bumped by every hunt() for this repository: a check that began before it does not end the new hunt */
+  huntGen: number;
   timer: TimerHandle | undefined;
   timerAt: number;
   waiters: Array<(o: CheckOutcome) => void>;
@@ -108,6 +110,7 @@ export class GitSyncEngine implements GitSync {
     for (const r of targets) {
       const t = this.task(r);
       t.huntStep = 0; // a new event resets the backoff
+      t.huntGen++;
       this.arm(t, delay, true);
     }
   }
@@ -232,7 +235,7 @@ export class GitSyncEngine implements GitSync {
     const key = repoKey(r);
     let t = this.tasks.get(key);
     if (t === undefined) {
-      t = { r: { owner: r.owner, d: r.d }, key, phase: 'idle', again: false, huntStep: undefined, timer: undefined, timerAt: 0, waiters: [] };
+      t = { r: { owner: r.owner, d: r.d }, key, phase: 'idle', again: false, huntStep: undefined, huntGen: 0, timer: undefined, timerAt: 0, waiters: [] };
       this.tasks.set(key, t);
     }
     return t;
@@ -280,12 +283,13 @@ export class GitSyncEngine implements GitSync {
       this.running++;
       this.busyD.add(t.r.d);
       const waiters = t.waiters.splice(0);
+      const gen = t.huntGen;
       void this.run(t)
         .then((o) => {
           this.running--;
           this.busyD.delete(t.r.d);
           for (const w of waiters) w(o);
-          this.after(t, o);
+          this.after(t, o, gen !== t.huntGen);
         })
         .finally(() => this.pump());
     }
@@ -311,8 +315,11 @@ export class GitSyncEngine implements GitSync {
     }
   }
 
-  /** After a check: run again if asked meanwhile, retry a blocked host, continue or end the hunt. */
-  private after(t: Task, o: CheckOutcome): void {
+  /**
+   * After a check: run again if asked meanwhile, retry a blocked host, continue or end the hunt
+   * (unless a new event restarted it during the check: its own first attempt stands).
+   */
+  private after(t: Task, o: CheckOutcome, restarted: boolean): void {
     t.phase = 'idle';
     if (this.closed) return this.finish(t, NOTHING);
     if (t.again) {
@@ -322,10 +329,14 @@ export class GitSyncEngine implements GitSync {
       return;
     }
     const now = this.d.clock.now();
-    if (t.huntStep !== undefined) {
+    if (t.huntStep !== undefined && !restarted) {
       if (o.huntMissing && now < o.huntUntil) {
-        this.arm(t, HUNT_BACKOFF_MS[Math.min(t.huntStep, HUNT_BACKOFF_MS.length - 1)]!, true);
-        t.huntStep++;
+        const ms = HUNT_BACKOFF_MS[Math.min(t.huntStep, HUNT_BACKOFF_MS.length - 1)]!;
+        // an earlier timer is a new event's first attempt (hunt() during this check): it stands
+        if (t.timer === undefined || t.timerAt > now + ms) {
+          this.arm(t, ms, true);
+          t.huntStep++;
+        }
       } else t.huntStep = undefined;
     }
     if (o.missing && o.blockedUntil !== undefined) this.arm(t, Math.max(1000, o.blockedUntil - now));

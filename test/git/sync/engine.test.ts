@@ -125,6 +125,33 @@ describe('hunts', () => {
     await advance(clock, sync, 5 * MIN);
     assert.equal(fetcher.calls.length, n, 'nothing more to hunt');
   });
+  test('a new event during a check: its own first attempt comes 1 s later, then the backoff starts over', async () => {
+    const sync = relay.git!.sync!;
+    const x = 'https://x.example/owner/during.git';
+    await submitSync(relay, announcement(owner, 'during', relay, { extraClone: [x] }));
+    const work = await workTree();
+    const a = await commitFile(work, 'a.txt', 'one\n');
+    fetcher.calls.length = 0;
+    fetcher.hold = true;
+    const t0 = clock.now();
+    await submitSync(relay, stateEvent(owner, 'during', { 'refs/heads/main': a }));
+    clock.advance(SEC);
+    await waitFor(() => fetcher.active.has(x), 10_000, 'the first fetch');
+    const b = await commitFile(work, 'b.txt', 'two\n');
+    await submitSync(relay, stateEvent(owner, 'during', { 'refs/heads/main': b }));
+    fetcher.hold = false;
+    fetcher.release(x);
+    await sync.idle();
+    await advance(clock, sync, 30 * SEC, SEC);
+    assert.deepEqual(
+      fetcher.calls.map((c) => [(c.at - t0) / SEC, c.want[0]]),
+      [
+        [1, a],
+        [2, b],
+        [22, b],
+      ],
+    );
+  });
 });
 
 describe('limits', () => {
