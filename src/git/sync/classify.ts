@@ -36,9 +36,12 @@ export function oneLine(stderr: string): string {
   return s.length > MAX_MESSAGE ? `${s.slice(0, MAX_MESSAGE - 3)}...` : s;
 }
 
-/** Classify a failed fetch from git's exit code and stderr. */
-export function classifyGitFailure(code: number | null, stderr: string): FetchFailure {
-  const message = oneLine(stderr) || `git fetch exited with ${code === null ? 'a signal' : `code ${code}`}`;
+/** Classify a failed fetch from git's exit code and stderr; `hostname` (which curl echoes) is masked too. */
+export function classifyGitFailure(code: number | null, raw: string, hostname?: string): FetchFailure {
+  const message = oneLine(raw) || `git fetch exited with ${code === null ? 'a signal' : `code ${code}`}`;
+  // the URL itself (which git quotes back) must not decide the class: https://tls.example/, …/fsck.git
+  const masked = hostname !== undefined && hostname !== '' ? raw.split(hostname).join('HOST') : raw;
+  const stderr = masked.replace(/'[A-Za-z][A-Za-z0-9+.-]*:\/\/[^']*'/g, "'URL'").replace(/\b[A-Za-z][A-Za-z0-9+.-]*:\/\/\S+/g, 'URL');
   // "repository '<url>' not found": git's reading of a 404 on info/refs
   if (/repository '.*' not found/i.test(stderr)) return { cls: 'not-found', message, status: 404 };
   const status = httpStatus(stderr);

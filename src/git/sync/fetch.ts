@@ -46,6 +46,11 @@ const NO_FETCH_BY_ID_RE = /does not allow request for unadvertised object|allow-
 /** The fallback refspecs: the remote's branches and tags into refs only the scratch has. */
 const FALLBACK_REFSPECS = ['+refs/heads/*:refs/sync/heads/*', '+refs/tags/*:refs/sync/tags/*'];
 
+/** The first line of an error message, printable and short. */
+function firstLine(e: unknown): string {
+  return oneLine((e instanceof Error ? e.message : String(e)).split(/\r?\n/)[0] ?? '');
+}
+
 /** Bytes under dir (0 when it is gone). */
 async function dirBytes(dir: string): Promise<number> {
   let total = 0;
@@ -165,7 +170,7 @@ export function createFetcher(deps: FetcherDeps): RemoteFetcher {
     try {
       scratch = await deps.repos.scratchFor(job.repo);
     } catch (e) {
-      return done([], 0, { cls: 'git', message: `scratch repository: ${oneLine((e as Error).message)}` });
+      return done([], 0, { cls: 'git', message: `scratch repository: ${firstLine(e)}` });
     }
     const dir = scratch.dir;
     const objects = join(dir, 'objects');
@@ -211,10 +216,10 @@ export function createFetcher(deps: FetcherDeps): RemoteFetcher {
           if (f.code === 0) arrived = true;
           else if (f.overQuota) error = { cls: 'too-large', message: `fetch outgrew the repository's remaining quota (${job.quotaBytes} bytes)` };
           else if (f.timedOut) error = { cls: 'timeout', message: `fetch took longer than ${cfg.syncFetchTimeoutSeconds} s` };
-          else error = classifyGitFailure(f.code, f.stderr);
+          else error = classifyGitFailure(f.code, f.stderr, hostname);
           break;
         }
-        error = classifyGitFailure(a.code, a.stderr);
+        error = classifyGitFailure(a.code, a.stderr, hostname);
         break;
       }
       bytes = Math.max(0, (await dirBytes(objects)) - before);
@@ -231,13 +236,13 @@ export function createFetcher(deps: FetcherDeps): RemoteFetcher {
         } catch (e) {
           // nothing of this fetch reached the repository: report it as not fetched
           log.warn({ ...ctx, err: (e as Error).message }, 'git sync: import of fetched objects failed');
-          return done([], bytes, { cls: 'git', message: `import failed: ${oneLine((e as Error).message)}` });
+          return done([], bytes, { cls: 'git', message: `import failed: ${firstLine(e)}` });
         }
       }
       log.debug({ ...ctx, want: want.length, fetched: present.length, bytes, error: error?.cls }, 'git sync: fetch done');
       return done(present, bytes, error);
     } catch (e) {
-      return done([], bytes, { cls: 'git', message: oneLine((e as Error).message) });
+      return done([], bytes, { cls: 'git', message: firstLine(e) });
     } finally {
       await scratch.dispose().catch((e: Error) => log.warn({ ...ctx, dir, err: e.message }, 'git sync: scratch repository not removed'));
     }
