@@ -107,7 +107,7 @@ export function createFetcher(deps: FetcherDeps): RemoteFetcher {
     return c.flatMap((kv) => ['-c', kv]);
   }
 
-  async function attempt(scratch: string, pin: string | undefined, url: string, specs: string[], deadline: number, quotaBytes: number): Promise<Attempt> {
+  async function attempt(scratch: string, pin: string | undefined, url: string, specs: string[], deadline: number, limitBytes: number): Promise<Attempt> {
     const args = [
       ...baseConfigArgs(rt),
       ...configArgs(pin),
@@ -121,13 +121,13 @@ export function createFetcher(deps: FetcherDeps): RemoteFetcher {
     p.child.stdout!.resume();
     let overQuota = false;
     let polling = false;
-    const timer = Number.isFinite(quotaBytes)
+    const timer = Number.isFinite(limitBytes)
       ? setInterval(() => {
           if (polling) return;
           polling = true;
           void dirBytes(join(scratch, 'objects')).then((b) => {
             polling = false;
-            if (b > quotaBytes && !overQuota) {
+            if (b > limitBytes && !overQuota) {
               overQuota = true;
               p.kill();
             }
@@ -178,6 +178,9 @@ export function createFetcher(deps: FetcherDeps): RemoteFetcher {
     let bytes = 0;
     try {
       const before = await dirBytes(objects);
+      // the objects directory may reach this (its empty layout plus the remaining quota)
+      const limit = before + job.quotaBytes;
+      const tooLarge: FetchFailure = { cls: 'too-large', message: `fetch outgrew the repository's remaining quota (${job.quotaBytes} bytes)` };
       const deadline = t0 + cfg.syncFetchTimeoutSeconds * 1000;
       let remaining = want;
       let error: FetchFailure | undefined;
@@ -187,13 +190,13 @@ export function createFetcher(deps: FetcherDeps): RemoteFetcher {
           error = { cls: 'not-found', message: `remote refused ${n} of the wanted ids; gave up` };
           break;
         }
-        const a = await attempt(dir, pin, url, remaining, deadline, job.quotaBytes);
+        const a = await attempt(dir, pin, url, remaining, deadline, limit);
         if (a.code === 0) {
           arrived = true;
           break;
         }
         if (a.overQuota) {
-          error = { cls: 'too-large', message: `fetch outgrew the repository's remaining quota (${job.quotaBytes} bytes)` };
+          error = tooLarge;
           break;
         }
         if (a.timedOut) {
@@ -212,9 +215,9 @@ export function createFetcher(deps: FetcherDeps): RemoteFetcher {
         }
         if (NO_FETCH_BY_ID_RE.test(a.stderr)) {
           log.debug(ctx, 'git sync: remote refuses fetch by id; fetching its branches and tags instead');
-          const f = await attempt(dir, pin, url, FALLBACK_REFSPECS, deadline, job.quotaBytes);
+          const f = await attempt(dir, pin, url, FALLBACK_REFSPECS, deadline, limit);
           if (f.code === 0) arrived = true;
-          else if (f.overQuota) error = { cls: 'too-large', message: `fetch outgrew the repository's remaining quota (${job.quotaBytes} bytes)` };
+          else if (f.overQuota) error = tooLarge;
           else if (f.timedOut) error = { cls: 'timeout', message: `fetch took longer than ${cfg.syncFetchTimeoutSeconds} s` };
           else error = classifyGitFailure(f.code, f.stderr, hostname);
           break;
@@ -226,7 +229,7 @@ export function createFetcher(deps: FetcherDeps): RemoteFetcher {
       // a fetch quicker than one poll can still end past the quota
       if (arrived && bytes > job.quotaBytes) {
         arrived = false;
-        error = { cls: 'too-large', message: `fetch outgrew the repository's remaining quota (${job.quotaBytes} bytes)` };
+        error = tooLarge;
       }
       const present = arrived ? await presentIn(dir, want) : [];
       if (arrived && present.length === 0 && error === undefined) error = { cls: 'not-found', message: 'the remote holds none of the wanted objects' };
