@@ -44,6 +44,8 @@ export function classifyGitFailure(code: number | null, raw: string, hostname?: 
   const stderr = masked.replace(/'[A-Za-z][A-Za-z0-9+.-]*:\/\/[^']*'/g, "'URL'").replace(/\b[A-Za-z][A-Za-z0-9+.-]*:\/\/\S+/g, 'URL');
   // "repository '<url>' not found": git's reading of a 404 on info/refs
   if (/repository '.*' not found/i.test(stderr)) return { cls: 'not-found', message, status: 404 };
+  // a remote asking for credentials: git has none to give (no helper, no prompt)
+  if (/could not read (username|password)|authentication failed/i.test(stderr)) return { cls: 'http', message, status: 401 };
   const status = httpStatus(stderr);
   if (status === 404 || status === 410) return { cls: 'not-found', message, status };
   for (const [re, cls] of RULES) {

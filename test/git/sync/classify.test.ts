@@ -23,6 +23,8 @@ test('classifyGitFailure: the table of git/curl messages', () => {
     ['fatal: protocol error: bad pack header\n', 'protocol'],
     ['fatal: early EOF\nfatal: index-pack failed\n', 'protocol'],
     ['error: RPC failed; curl 18 transfer closed with outstanding read data remaining\nfatal: early EOF\n', 'protocol'],
+    ["fatal: could not read Username for 'https://h': terminal prompts disabled\n", 'http', 401],
+    ["fatal: Authentication failed for 'https://h/r.git/'\n", 'http', 401],
     ['fatal: something nobody expected\n', 'git'],
   ];
   for (const [stderr, cls, status] of cases) {

@@ -304,6 +304,23 @@ test('404: not-found with the status', async () => {
   assert.equal(landed.length, 0);
 });
 
+test('a remote asking for credentials: http 401 at once, no prompt, no helper', async () => {
+  const r = await hostedRepo();
+  const server = createServer((_req, res) => {
+    res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="git"', 'Content-Type': 'text/plain' });
+    res.end('auth required');
+  });
+  const url = await listen(server);
+  try {
+    const { res } = await run(r, { url: `${url}/r.git`, want: [ids.c2] });
+    assert.equal(res.error?.cls, 'http', JSON.stringify(res.error));
+    assert.equal(res.error?.status, 401);
+    assert.ok(res.durationMs < 15_000);
+  } finally {
+    await closer(server)();
+  }
+});
+
 test('a refused port: refused', async () => {
   const r = await hostedRepo();
   const s = createServer();
