@@ -5,7 +5,7 @@
 // failing land. After each: no scratch repository left, the repository untouched unless land ran.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -111,6 +111,7 @@ before(async () => {
 
 after(async () => {
   await Promise.all([modern?.close(), v0?.close(), throttled?.close(), stall?.close()]);
+  if (root !== undefined) rmSync(root, { recursive: true, force: true });
 });
 
 /** A fresh hosted repository holding c1 on main. */
