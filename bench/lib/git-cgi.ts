@@ -17,6 +17,8 @@ export interface CgiOptions {
   projectRoot: string;
   /** `-c` settings for the git it runs (as GIT_CONFIG_COUNT/KEY/VALUE) */
   config?: Record<string, string>;
+  /** drop the client's Git-Protocol header: the server speaks protocol v0 only (tests of old servers) */
+  protocolV0?: boolean;
 }
 
 const HEADER_END = Buffer.from('\r\n\r\n');
@@ -43,7 +45,7 @@ function cgiEnv(req: IncomingMessage, opts: CgiOptions): NodeJS.ProcessEnv {
   const h = req.headers;
   if (h['content-type'] !== undefined) env.CONTENT_TYPE = h['content-type'];
   if (h['content-length'] !== undefined) env.CONTENT_LENGTH = h['content-length'];
-  if (typeof h['git-protocol'] === 'string') env.HTTP_GIT_PROTOCOL = h['git-protocol'];
+  if (typeof h['git-protocol'] === 'string' && opts.protocolV0 !== true) env.HTTP_GIT_PROTOCOL = h['git-protocol'];
   if (typeof h['content-encoding'] === 'string') env.HTTP_CONTENT_ENCODING = h['content-encoding'];
   const cfg = Object.entries(opts.config ?? {});
   if (cfg.length > 0) {
