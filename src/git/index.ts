@@ -22,6 +22,7 @@ import { Releaser } from './release.js';
 import { Repos } from './repos.js';
 import { createRouter } from './router.js';
 import { GitSyncEngine } from './sync/engine.js';
+import { createFetcher } from './sync/fetch.js';
 import type { GitSync, RemoteFetcher } from './sync/types.js';
 import { KIND_PR, KIND_PR_UPDATE, prTip } from './state.js';
 import { repoKey, type Oid, type RepoId } from './types.js';
@@ -84,11 +85,6 @@ export interface GitSyncOptions {
   random?: () => number;
 }
 
-/** Until the real fetcher is wired: every fetch fails (local imports and realignment still run). */
-const noFetcher: RemoteFetcher = {
-  fetch: async () => ({ fetched: [], bytes: 0, durationMs: 0, error: { cls: 'git', message: 'no remote fetcher in this build' } }),
-};
-
 export async function openGit(config: Config, deps: GitDeps): Promise<GitService> {
   const cfg = config.git;
   const { store, log, clock } = deps;
@@ -142,7 +138,7 @@ export async function openGit(config: Config, deps: GitDeps): Promise<GitService
         repos,
         purgatory,
         releaser,
-        fetcher: deps.sync?.fetcher ?? noFetcher,
+        fetcher: deps.sync?.fetcher ?? createFetcher({ repos, git: cfg, log: log.child({ mod: 'git-fetch' }) }),
         clock,
         log: log.child({ mod: 'git-sync' }),
         ...(deps.sync?.random !== undefined ? { random: deps.sync.random } : {}),

@@ -210,7 +210,8 @@ async function fetchOne(r: RepoId, url: string, want: Oid[], quotaBytes: number,
   let result: FetchResult;
   try {
     result = await d.fetcher.fetch({ url, repo: r, want, quotaBytes, signal: ac.signal }, async (dir, present) => {
-      await land(r, d, { dir, oids: present });
+      // after close() nothing lands: the store may be closing (the scratch is simply deleted)
+      if (!d.closed()) await land(r, d, { dir, oids: present });
     });
   } catch (e) {
     result = { fetched: [], bytes: 0, durationMs: 0, error: { cls: 'git', message: (e as Error).message?.split('\n')[0] ?? String(e) } };

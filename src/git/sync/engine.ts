@@ -22,6 +22,8 @@ import type { GitSync, GitSyncStatus, RemoteFetcher, ResyncProgress } from './ty
 
 /** Hunt retries after the first attempt (git.md §3): 20 s, 40 s, 80 s, then every 2 min. */
 export const HUNT_BACKOFF_MS = [20_000, 40_000, 80_000, 120_000] as const;
+/** How long close() waits for running checks (real time: a shutdown bound, not scheduling). */
+const CLOSE_GRACE_MS = 5_000;
 /** A hunted event not yet in purgatory (the gate calls hunt before the insert) counts for this long. */
 const PENDING_MS = 60_000;
 
@@ -226,7 +228,12 @@ export class GitSyncEngine implements GitSync {
     }
     for (const t of this.queue.splice(0)) this.finish(t, NOTHING);
     for (const a of this.aborts) a.abort();
-    await this.idle();
+    // a fetcher that does not honour the abort keeps its child until its own timeout: shutdown
+    // does not wait for it past a grace period (nothing lands after close, see check.ts)
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.idle(), new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE_MS)))]);
+    clearTimeout(timer);
+    if (this.running > 0) this.d.log.warn({ running: this.running }, 'git sync closed with fetches still running');
   }
 
   // ---- tasks -------------------------------------------------------------------------------
