@@ -11,7 +11,7 @@ import { createPolicy } from './policy/index.js';
 import { Connection, type ConnectionContext } from './relay/connection.js';
 import { HttpRoutes } from './relay/http.js';
 import type { EventGate } from './relay/gate.js';
-import { GitUnavailableError, openGit, type GitService } from './git/index.js';
+import { GitUnavailableError, openGit, type GitService, type GitSyncOptions } from './git/index.js';
 import { createIngest, type Ingest } from './relay/ingest.js';
 import { IpLimiter } from './relay/ip-limits.js';
 import { buildNip11 } from './relay/nip11.js';
@@ -54,6 +54,8 @@ export interface RelayDeps {
   gate?: EventGate;
   /** which uWebSockets.js build loads (tests inject a result; default: the real loader) */
   loadUws?: () => UwsLoad;
+  /** git sync's fetcher and sweep jitter (tests inject them; default: the real ones) */
+  gitSync?: GitSyncOptions;
 }
 
 const SUMMARY_INTERVAL_MS = 60_000;
@@ -79,12 +81,12 @@ export interface Core {
   close(): Promise<void>;
 }
 
-export async function createCore(config: Config, log: Logger, clock: Clock, opts: { gate?: EventGate } = {}): Promise<Core> {
+export async function createCore(config: Config, log: Logger, clock: Clock, opts: { gate?: EventGate; gitSync?: GitSyncOptions } = {}): Promise<Core> {
   const store = await openStore({ dataDir: config.store.dataDir, mapSizeGiB: config.store.mapSizeGiB, clock, log: log.child({ mod: 'store' }) });
   let git: GitService | undefined;
   if (config.git.enabled && opts.gate === undefined) {
     try {
-      git = await openGit(config, { store, log: log.child({ mod: 'git' }), clock });
+      git = await openGit(config, { store, log: log.child({ mod: 'git' }), clock, ...(opts.gitSync !== undefined ? { sync: opts.gitSync } : {}) });
     } catch (e) {
       await store.close();
       throw e instanceof GitUnavailableError ? new StartupError(e.message) : e;
@@ -176,7 +178,7 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
   }
   let core: Core;
   try {
-    core = await createCore(config, log, clock, { gate: deps.gate });
+    core = await createCore(config, log, clock, { gate: deps.gate, ...(deps.gitSync !== undefined ? { gitSync: deps.gitSync } : {}) });
   } catch (e) {
     await transport.close();
     throw e;

@@ -168,10 +168,10 @@ export const gitSchema = z
       .default(['https://gitworkshop.dev/{npub}/{relay}/{d}'])
       .describe('Links on the repository web page; {npub}, {relay} (this relay host) and {d} are substituted.'),
     syncEnabled: z.boolean().default(true).describe('GRASP-02 git sync: fetch missing git data from the other servers a repository names.'),
-    syncIntervalMinutes: int(1, 60).default(60).describe('Sweep period of git sync (at most 60).'),
-    syncUserEventDelaySeconds: int(0).default(180).describe('First hunt for the git data of a client-sent event.'),
+    syncIntervalMinutes: int(1, 60).default(60).describe('Sweep period of git sync (at most 60): each hosted repository is checked once per period, at a random offset within it.'),
+    syncUserEventDelaySeconds: int(0).default(180).describe('First hunt for the git data of a client-sent event (then every 20 s, 40 s, 80 s, 2 min until it leaves purgatory).'),
     syncSyncedEventDelaySeconds: int(0).default(1).describe('First hunt for the git data of a synced event.'),
-    syncConcurrency: int(1).default(4).describe('Concurrent git sync fetches.'),
+    syncConcurrency: int(1).default(4).describe('Concurrent git sync fetches (repositories checked at once; one fetch at a time per repository).'),
     syncPerHostConcurrency: int(1).default(2).describe('Concurrent git sync fetches per remote host.'),
     syncPerHostPerMinute: int(1).default(30).describe('Git sync fetches started per remote host per minute.'),
     syncFetchTimeoutSeconds: int(1).default(600).describe('Longest git sync fetch.'),
@@ -180,7 +180,7 @@ export const gitSchema = z
     syncBackoffBaseSeconds: int(1).default(60).describe('First retry delay for a failing remote URL; doubles each time.'),
     syncBackoffMaxSeconds: int(1).default(3600).describe('Longest retry delay for a remote URL.'),
     syncDeadAfterHours: int(1).default(24).describe('A remote URL failing this long is tried once a day.'),
-    syncMaxUrlsPerItem: int(1).default(8).describe('Remote URLs tried per missing item per round.'),
+    syncMaxUrlsPerItem: int(1).default(8).describe('Remote URLs tried per missing item per round (for a PR tip, the clone URLs of the PR first).'),
     syncAllowHttp: z.boolean().default(true).describe('Also fetch from http:// clone URLs (https always).'),
     syncAllowPrivateAddresses: z.boolean().default(false).describe('Allow loopback and private-network remotes (tests only).'),
   })

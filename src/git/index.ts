@@ -1,7 +1,7 @@
 // The git half assembled (git.md §2): repositories on disk, the smart-HTTP backend, the router,
 // the event gate the write path consults, release after pushes, and the minute sweep (purgatory
-// expiry, unclaimed refs/nostr refs, trash). openGit() is the one entry point main.ts calls; it
-// refuses to start without a usable git.
+// expiry, unclaimed refs/nostr refs, trash), and GRASP-02 git sync (src/git/sync) when enabled.
+// openGit() is the one entry point main.ts calls; it refuses to start without a usable git.
 import { join } from 'node:path';
 import { npubEncode } from 'nostr-tools/nip19';
 import type { Clock, TimerHandle } from '../clock.js';
@@ -21,6 +21,9 @@ import { renderNotFound, renderRepoPage, webClientLinks } from './landing.js';
 import { Releaser } from './release.js';
 import { Repos } from './repos.js';
 import { createRouter } from './router.js';
+import { GitSyncEngine } from './sync/engine.js';
+import { createFetcher } from './sync/fetch.js';
+import type { GitSync, RemoteFetcher } from './sync/types.js';
 import { KIND_PR, KIND_PR_UPDATE, prTip } from './state.js';
 import { repoKey, type Oid, type RepoId } from './types.js';
 
@@ -54,11 +57,13 @@ export interface GitService {
   readonly backend: GitBackend;
   readonly counters: GitCounters;
   readonly root: string;
+  /** GRASP-02 git sync (git.syncEnabled), else undefined */
+  readonly sync: GitSync | undefined;
   /** the streaming route for /<npub>/<d>.git/… (undefined: not a git path) */
   route(req: HttpRequest): StreamHandler | undefined;
   /** the write path's release entry point (bound once the ingest exists) */
   bindRelease(release: (event: NostrEvent, raw: string, origin: Origin) => Promise<InsertResult>): void;
-  /** scan disk against the store, then start the minute sweep */
+  /** scan disk against the store, then start the minute sweep and git sync's hourly sweep */
   start(): Promise<void>;
   /** one sweep now (tests drive it with the injected clock) */
   sweep(): Promise<void>;
@@ -70,6 +75,14 @@ export interface GitDeps {
   store: Store;
   log: Logger;
   clock: Clock;
+  /** git sync's fetcher and sweep jitter (tests inject them) */
+  sync?: GitSyncOptions;
+}
+
+export interface GitSyncOptions {
+  fetcher?: RemoteFetcher;
+  /** jitter source in [0, 1) for the hourly sweep (default Math.random) */
+  random?: () => number;
 }
 
 export async function openGit(config: Config, deps: GitDeps): Promise<GitService> {
@@ -115,6 +128,22 @@ export async function openGit(config: Config, deps: GitDeps): Promise<GitService
     log: log.child({ mod: 'git-release' }),
     onReleased: (kind) => (counters.releases[kind] = (counters.releases[kind] ?? 0) + 1),
   });
+  const hosts: HostSpec[] = config.service.hosts.map((h) => parseHostSpec(h)).filter((h): h is HostSpec => h !== undefined);
+  const sync = cfg.syncEnabled
+    ? new GitSyncEngine({
+        config: cfg,
+        hosts,
+        store,
+        view,
+        repos,
+        purgatory,
+        releaser,
+        fetcher: deps.sync?.fetcher ?? createFetcher({ repos, git: cfg, log: log.child({ mod: 'git-fetch' }) }),
+        clock,
+        log: log.child({ mod: 'git-sync' }),
+        ...(deps.sync?.random !== undefined ? { random: deps.sync.random } : {}),
+      })
+    : undefined;
   const gate = new GitGate({
     store,
     view,
@@ -126,9 +155,9 @@ export async function openGit(config: Config, deps: GitDeps): Promise<GitService
     releaseTimeoutMs: cfg.releaseTimeoutSeconds * 1000,
     log: log.child({ mod: 'git-gate' }),
     retire,
+    ...(sync !== undefined ? { hunt: (ev: NostrEvent, origin: Origin) => sync.hunt(ev, origin) } : {}),
   });
   const backend = new GitBackend({ runtime: repos.runtime, config: cfg, log: log.child({ mod: 'git-http' }), clock });
-  const hosts: HostSpec[] = config.service.hosts.map((h) => parseHostSpec(h)).filter((h): h is HostSpec => h !== undefined);
   const canonicalHost = config.service.hosts[0] ?? '';
 
   const cloneUrlOf = (r: HostedRepo, npub: string): string => {
@@ -264,6 +293,7 @@ export async function openGit(config: Config, deps: GitDeps): Promise<GitService
     backend,
     counters,
     root,
+    sync,
     route,
     bindRelease(fn) {
       releaseFn = fn;
@@ -277,6 +307,7 @@ export async function openGit(config: Config, deps: GitDeps): Promise<GitService
         }
       }
       schedule();
+      sync?.start();
     },
     sweep,
     async repositories() {
@@ -301,6 +332,7 @@ export async function openGit(config: Config, deps: GitDeps): Promise<GitService
     async close() {
       closed = true;
       timer?.cancel();
+      await sync?.close();
       await backend.close();
     },
   };

@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { npubEncode } from 'nostr-tools/nip19';
 import type { Clock } from '../../src/clock.js';
+import type { GitSyncOptions } from '../../src/git/index.js';
 import type { NostrEvent } from '../../src/nostr/event.js';
 import { keypair, sign, type Keypair } from '../helpers/events.js';
 import { startTestRelay, tempDir, type ConfigOverrides, type TestRelay } from '../helpers/relay.js';
@@ -19,14 +20,21 @@ export interface GitRelay extends TestRelay {
   repoUrl(owner: Keypair | string, d: string): string;
 }
 
-export async function startGitRelay(overrides: ConfigOverrides = {}, opts: { dataDir?: string; clock?: Clock; transport?: 'uws' | 'ws' } = {}): Promise<GitRelay> {
+export async function startGitRelay(
+  overrides: ConfigOverrides = {},
+  opts: { dataDir?: string; clock?: Clock; transport?: 'uws' | 'ws'; gitSync?: GitSyncOptions } = {},
+): Promise<GitRelay> {
   const relay = await startTestRelay(
     {
       ...overrides,
       git: { enabled: true, syncEnabled: false, syncAllowPrivateAddresses: true, ...overrides.git },
       server: { ...(opts.transport !== undefined ? { transport: opts.transport } : {}), ...overrides.server },
     },
-    { ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}), ...(opts.clock !== undefined ? { clock: opts.clock } : {}) },
+    {
+      ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}),
+      ...(opts.clock !== undefined ? { clock: opts.clock } : {}),
+      ...(opts.gitSync !== undefined ? { gitSync: opts.gitSync } : {}),
+    },
   );
   const http = `http://127.0.0.1:${relay.port}`;
   return Object.assign(relay, {

@@ -6,6 +6,7 @@ import { rmSync } from 'node:fs';
 import type { Clock } from '../../src/clock.js';
 import { makeConfig, type Config } from '../../src/config/schema.js';
 import { silentLogger, type Logger } from '../../src/log.js';
+import type { GitSyncOptions } from '../../src/git/index.js';
 import type { EventGate } from '../../src/relay/gate.js';
 import { startRelay, type RelayHandle } from '../../src/main.js';
 import { loadUws, type UwsLoad } from '../../src/relay/uws-loader.js';
@@ -23,7 +24,7 @@ export { tempDir };
 
 export async function startTestRelay(
   overrides: ConfigOverrides = {},
-  opts: { dataDir?: string; clock?: Clock; log?: Logger; gate?: EventGate; loadUws?: () => UwsLoad } = {},
+  opts: { dataDir?: string; clock?: Clock; log?: Logger; gate?: EventGate; loadUws?: () => UwsLoad; gitSync?: GitSyncOptions } = {},
 ): Promise<TestRelay> {
   const dataDir = opts.dataDir ?? tempDir();
   const config = makeConfig({
@@ -36,7 +37,7 @@ export async function startTestRelay(
     git: { enabled: false, ...overrides.git },
     log: { level: 'silent', ...overrides.log },
   });
-  const relay = await startRelay(config, { log: opts.log ?? silentLogger, clock: opts.clock, gate: opts.gate, loadUws: opts.loadUws });
+  const relay = await startRelay(config, { log: opts.log ?? silentLogger, clock: opts.clock, gate: opts.gate, loadUws: opts.loadUws, gitSync: opts.gitSync });
   return Object.assign(relay, {
     dataDir,
     async destroy() {

@@ -43,6 +43,8 @@ export interface FetchJob {
   want: Oid[];
   /** bytes the scratch repository may grow to (the repository's remaining quota; Infinity: no cap) */
   quotaBytes: number;
+  /** aborted when git sync closes: the fetch ends early (its child killed, the scratch removed) */
+  signal?: AbortSignal;
 }
 
 export interface FetchResult {
