@@ -149,7 +149,7 @@ export function formatGitSync(s: GitSyncReport | undefined, now: number, bold: (
   let out = `\n${bold(`Git sync (${formatCount(s.remotesTotal)} remote ${s.remotesTotal === 1 ? 'URL' : 'URLs'}: ${formatCount(by.ok)} ok, ${formatCount(by.failing)} failing, ${formatCount(by.dead)} dead)`)}\n`;
   out += `  work: ${formatCount(s.queued)} queued, ${formatCount(s.running)} running · last sweep ${when(s.lastSweepAt)} · next sweep ${when(s.nextSweepAt)}\n`;
   out += `  fetches: ${formatCount(f.ok)} ok · ${formatCount(f.partial)} partial · ${formatCount(f.failed)} failed · ${formatCount(f.skipped)} skipped\n`;
-  out += `  imported: ${formatCount(s.objectsImported)} objects · released: ${formatCount(s.released)} ${s.released === 1 ? 'event' : 'events'}\n`;
+  out += `  imported: ${formatCount(s.objectsImported)} ${s.objectsImported === 1 ? 'object' : 'objects'} · released: ${formatCount(s.released)} ${s.released === 1 ? 'event' : 'events'}\n`;
   const rs = s.resync;
   if (rs !== undefined) {
     out += `  resync: ${formatCount(rs.done)}/${formatCount(rs.total)} repositories ${rs.finished ? 'finished' : 'running'} (${formatCount(rs.aligned)} aligned, ${formatCount(rs.missing)} missing)\n`;
@@ -159,7 +159,7 @@ export function formatGitSync(s: GitSyncReport | undefined, now: number, bold: (
   out += table(
     ['REMOTE URL', 'STATE', 'LAST TRY', 'LAST OK', 'NEXT TRY', 'FAILURES', 'ERROR'],
     failing.map((x) => [
-      clip(x.url, 80),
+      x.url,
       remoteState(x),
       when(x.lastTryAt),
       when(x.lastOkAt),
