@@ -13,28 +13,35 @@ import { defaultBase, statusUrl } from './status.js';
 
 const POLL_MS = 1000;
 
-export async function cmdResync(args: ParsedArgs): Promise<number> {
+/** Where the command's error lines go (tests capture them; progress lines go to stderr). */
+export interface ResyncOutput {
+  error(line: string): void;
+}
+
+const stderrOutput: ResyncOutput = { error: (line) => console.error(line) };
+
+export async function cmdResync(args: ParsedArgs, out: ResyncOutput = stderrOutput): Promise<number> {
   const cfg = configFromArgs(args);
   const tokenEnv = cfg.service.adminTokenEnv;
   const token = process.env[tokenEnv];
   if (!token) {
-    console.error(`grasp-relay resync: set ${tokenEnv} to the relay's admin token (the relay must run with it too)`);
+    out.error(`grasp-relay resync: set ${tokenEnv} to the relay's admin token (the relay must run with it too)`);
     return 2;
   }
   const gitOnly = args.options.has('git');
   const target = stringOption(args, 'relay');
   if (gitOnly && args.options.has('relay')) {
-    console.error('grasp-relay resync: --git hunts the git data of every repository; it does not combine with --relay');
+    out.error('grasp-relay resync: --git hunts the git data of every repository; it does not combine with --relay');
     return 2;
   }
   if (gitOnly && args.options.get('git') !== true) {
-    console.error('grasp-relay resync: --git takes no value');
+    out.error('grasp-relay resync: --git takes no value');
     return 2;
   }
   const timeoutText = stringOption(args, 'timeout') ?? '600';
   const timeoutMs = Number(timeoutText) * 1000;
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
-    console.error(`grasp-relay resync: --timeout takes seconds (a positive number), not ${timeoutText}`);
+    out.error(`grasp-relay resync: --timeout takes seconds (a positive number), not ${timeoutText}`);
     return 2;
   }
   const status = statusUrl(stringOption(args, 'url') ?? defaultBase(args));
@@ -47,27 +54,27 @@ export async function cmdResync(args: ParsedArgs): Promise<number> {
   try {
     res = await fetch(admin, { method: 'POST', headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(10_000) });
   } catch (e) {
-    console.error(`grasp-relay resync: cannot reach ${admin.origin}: ${(e as Error).cause ?? (e as Error).message}`);
+    out.error(`grasp-relay resync: cannot reach ${admin.origin}: ${(e as Error).cause ?? (e as Error).message}`);
     return 1;
   }
   if ((res.status === 404 || res.status === 405) && !res.headers.get('content-type')?.includes('json')) {
-    console.error(`grasp-relay resync: admin actions are off on ${admin.origin} (start it with ${tokenEnv} set)`);
+    out.error(`grasp-relay resync: admin actions are off on ${admin.origin} (start it with ${tokenEnv} set)`);
     return 1;
   }
   const body = (await res.json()) as { ok: boolean; error?: string; requestedAt?: number; git?: boolean };
   if (!body.ok) {
-    console.error(`grasp-relay resync: ${body.error ?? `HTTP ${res.status}`}`);
+    out.error(`grasp-relay resync: ${body.error ?? `HTTP ${res.status}`}`);
     return 1;
   }
   if (gitOnly && body.git !== true) {
-    console.error(`grasp-relay resync: ${admin.origin} does not know resync --git (a grasp-relay from before git sync): it started a Nostr resync instead`);
+    out.error(`grasp-relay resync: ${admin.origin} does not know resync --git (a grasp-relay from before git sync): it started a Nostr resync instead`);
     return 1;
   }
   const requestedAt = body.requestedAt ?? Date.now();
   if (args.options.has('no-wait')) return 0;
 
   const deadline = Date.now() + timeoutMs;
-  if (gitOnly) return waitForGit(status, deadline);
+  if (gitOnly) return waitForGit(status, deadline, out);
   let peers: PeerStatus[] = [];
   const finished = (p: PeerStatus) => (p.lastFullSyncAt ?? 0) >= requestedAt && p.pendingBatches === 0 && p.pendingItems === 0;
   const progress = new Progress('resync', () => {
@@ -89,7 +96,7 @@ export async function cmdResync(args: ParsedArgs): Promise<number> {
     if (peers.length > 0 && peers.every(finished)) break;
     if (Date.now() > deadline) {
       progress.done();
-      console.error('grasp-relay resync: still running at the timeout; see grasp-relay status');
+      out.error('grasp-relay resync: still running at the timeout; see grasp-relay status');
       return 1;
     }
     await new Promise((r) => setTimeout(r, POLL_MS));
@@ -104,7 +111,7 @@ const gitProgressText = (p: ResyncProgress | undefined): string =>
     : `${p.done}/${p.total} repositories done, ${p.aligned} aligned, ${p.missing} still missing data${p.finished ? '' : ' (running)'}`;
 
 /** Poll /status until git.sync.resync has finished (or the deadline). */
-async function waitForGit(status: string, deadline: number): Promise<number> {
+async function waitForGit(status: string, deadline: number, out: ResyncOutput): Promise<number> {
   let progress: ResyncProgress | undefined;
   const line = new Progress('resync --git', () => gitProgressText(progress));
   for (;;) {
@@ -119,7 +126,7 @@ async function waitForGit(status: string, deadline: number): Promise<number> {
     if (progress?.finished === true) break;
     if (Date.now() > deadline) {
       line.done();
-      console.error('grasp-relay resync: git resync still running at the timeout; see grasp-relay status');
+      out.error('grasp-relay resync: git resync still running at the timeout; see grasp-relay status');
       return 1;
     }
     await new Promise((r) => setTimeout(r, POLL_MS));

@@ -9,6 +9,7 @@ import { execFile } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { npubEncode } from 'nostr-tools/nip19';
+import { cmdResync } from '../../src/cli/resync.js';
 import { cmdStatus } from '../../src/cli/status.js';
 import { parseArgs } from '../../src/cli/args.js';
 import type { GitSyncReport } from '../../src/ops/git-sync.js';
@@ -41,15 +42,30 @@ async function closedPort(): Promise<number> {
 }
 
 /** The CLI in a child process (async: the relays run in this process and must keep answering). */
-function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [bin, ...args],
-      { env: { ...process.env, GRASP_RELAY_SERVICE_ADMIN_TOKEN_ENV: TOKEN_ENV, [TOKEN_ENV]: TOKEN, GRASP_RELAY_LOG_LEVEL: 'warn', ...env }, encoding: 'utf8', timeout: 90_000 },
+      { env: { ...process.env, GRASP_RELAY_SERVICE_ADMIN_TOKEN_ENV: TOKEN_ENV, [TOKEN_ENV]: TOKEN, GRASP_RELAY_LOG_LEVEL: 'warn' }, encoding: 'utf8', timeout: 90_000 },
       (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
+}
+
+/** The command in this process (no child start-up): exit code and its error lines. */
+async function resyncHere(args: string[], token: string = TOKEN): Promise<{ code: number; stderr: string }> {
+  const saved = process.env[TOKEN_ENV];
+  process.env.GRASP_RELAY_SERVICE_ADMIN_TOKEN_ENV = TOKEN_ENV;
+  process.env[TOKEN_ENV] = token;
+  let stderr = '';
+  try {
+    const code = await cmdResync(parseArgs(['resync', ...args]), { error: (line) => (stderr += line + '\n') });
+    return { code, stderr };
+  } finally {
+    delete process.env.GRASP_RELAY_SERVICE_ADMIN_TOKEN_ENV;
+    process.env[TOKEN_ENV] = saved;
+  }
 }
 
 before(async () => {
@@ -156,34 +172,34 @@ test('resync --git hunts every repository, shows progress to the total and exits
   assert.equal([...ma.types.keys()].filter((n) => n.startsWith('grasp_relay_git_sync_')).length, 0);
 
   // --no-wait returns at once with a resync started
-  const nw = await cli(['resync', '--git', '--no-wait', '--url', b.http]);
+  const nw = await resyncHere(['--git', '--no-wait', '--url', b.http]);
   assert.equal(nw.code, 0, nw.stderr);
   assert.equal(nw.stderr, '');
 });
 
 test('resync --git: clear errors when git sync or the git half is off, and for usage mistakes', async () => {
   // A runs the git half with git sync off
-  const off = await cli(['resync', '--git', '--url', a.http]);
+  const off = await resyncHere(['--git', '--url', a.http]);
   assert.equal(off.code, 1);
   assert.match(off.stderr, /^grasp-relay resync: git sync is disabled \(git\.syncEnabled = false\)$/m);
   assert.equal((await syncOf(b)).enabled, true);
 
   const nostrOnly = await startTestRelay({ service: { adminTokenEnv: TOKEN_ENV }, sync: { enabled: true } });
   try {
-    const r = await cli(['resync', '--git', '--url', `http://127.0.0.1:${nostrOnly.port}`]);
+    const r = await resyncHere(['--git', '--url', `http://127.0.0.1:${nostrOnly.port}`]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /^grasp-relay resync: the git half is disabled \(git\.enabled = false\)$/m);
   } finally {
     await nostrOnly.destroy();
   }
 
-  const both = await cli(['resync', '--git', '--relay', 'wss://relay.example.com', '--url', b.http]);
+  const both = await resyncHere(['--git', '--relay', 'wss://relay.example.com', '--url', b.http]);
   assert.equal(both.code, 2);
   assert.match(both.stderr, /--git .* does not combine with --relay/);
-  const badTimeout = await cli(['resync', '--git', '--timeout', 'soon', '--url', b.http]);
+  const badTimeout = await resyncHere(['--git', '--timeout', 'soon', '--url', b.http]);
   assert.equal(badTimeout.code, 2);
   assert.match(badTimeout.stderr, /--timeout takes seconds/);
-  const noToken = await cli(['resync', '--git', '--url', b.http], { [TOKEN_ENV]: '' });
+  const noToken = await resyncHere(['--git', '--url', b.http], '');
   assert.equal(noToken.code, 2);
   assert.match(noToken.stderr, new RegExp(`set ${TOKEN_ENV}`));
 
