@@ -178,4 +178,5 @@ test('headless Chromium shows the git section', async (t) => {
   const text = visibleText(section(dom, 'git'));
   assert.match(text, /Git processes 0 running · 0 queued/);
   assert.match(text, new RegExp(`${D} \\d+ (refs/heads/main|—) `));
+  assert.match(visibleText(section(dom, 'git-sync')), /Git sync \(GRASP-02\) is off/);
 });
