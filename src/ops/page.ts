@@ -247,7 +247,7 @@ th,td{text-align:left;padding:8px 10px;border-bottom:1px solid var(--line);verti
 tr:last-child td{border-bottom:0}.num{text-align:right;font-variant-numeric:tabular-nums}.desc{color:var(--muted);font-size:13px}
 .muted{color:var(--muted)}.state{font-weight:600}.ok{color:var(--ok)}.warn{color:var(--warn)}.bad,.err{color:var(--bad)}
 .err{max-width:260px;overflow-wrap:anywhere}.urls{overflow-wrap:anywhere;word-break:break-all}.owner code,.relays code{white-space:nowrap}
-#git .facts,#git-sync .facts{margin:0 0 12px}.repos td:first-child{min-width:200px;width:28%}.scroll{overflow-x:auto}a{color:inherit}footer{margin-top:28px;font-size:12px}.empty{padding:8px 0}
+#git .facts,#git-sync .facts{margin:0 0 12px}.git-remotes time{white-space:nowrap}.remote-url{overflow-wrap:anywhere;word-break:break-all}.repos td:first-child{min-width:200px;width:28%}.scroll{overflow-x:auto}a{color:inherit}footer{margin-top:28px;font-size:12px}.empty{padding:8px 0}
 `;
 
 // Re-fetch the page and swap <main>; stop while the tab is hidden; show when the relay is unreachable.
