@@ -17,11 +17,12 @@ commands:
   import [FILE]             import JSONL events from FILE or stdin through the write path
          [--open]           accept every valid event (open policy) for this import
   export [--filter JSON]    write stored events as JSONL to stdout
-  status [--url URL]        summary, repositories and sync peers of a running relay (GET /status)
+  status [--url URL]        summary, repositories, git, git sync and sync peers of a running relay (GET /status)
          [--json]           the raw JSON
 
   resync [--relay URL]      force a full resync of one sync peer (or all) and show progress
-         [--no-wait] [--timeout S]  (needs GRASP_RELAY_ADMIN_TOKEN, set for the relay too)
+  resync --git              hunt the git data of every hosted repository now (git sync), with progress
+         [--url URL] [--no-wait] [--timeout S]  (needs GRASP_RELAY_ADMIN_TOKEN, set for the relay too)
 
 ${REPO_USAGE}
 

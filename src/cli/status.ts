@@ -1,7 +1,9 @@
 // `grasp-relay status [--url http://127.0.0.1:7777] [--json]`: fetch GET /status from a running
 // relay and print the same data as the status page as terminal tables (relay summary,
-// repositories, the git half, peers). Without --url the address comes from the config's server.host/port.
+// repositories, the git half and its git sync with the failing remote URLs, peers). Without --url
+// the address comes from the config's server.host/port.
 import { countList, formatBytes, formatCount, formatDuration, relativeTime, requestSummary } from '../ops/format.js';
+import { remoteError, remoteState, type GitSyncReport } from '../ops/git-sync.js';
 import { sortPeers, type GitStatus, type StatusReport } from '../ops/status.js';
 import { stringOption, type ParsedArgs } from './args.js';
 import { configFromArgs } from './config-path.js';
@@ -80,6 +82,7 @@ export function formatStatus(r: StatusReport, color = false): string {
   }
 
   out += formatGit(r.git, bold);
+  if (r.git?.enabled === true) out += formatGitSync(r.git.sync, r.now, bold);
 
   const sync = r.sync;
   out += `\n${bold(sync.enabled ? `Peer relays (${sync.totals.connected}/${sync.totals.peers} connected)` : 'Peer relays')}\n`;
@@ -133,6 +136,40 @@ function formatGit(g: GitStatus | undefined, bold: (s: string) => string): strin
     ]),
   );
   if (g.repositories.total > g.repositories.items.length) out += `  (showing the ${g.repositories.items.length} largest)\n`;
+  return out;
+}
+
+/** Git sync: work, sweeps, outcomes, the last resync, then the failing and dead remote URLs. */
+export function formatGitSync(s: GitSyncReport | undefined, now: number, bold: (s: string) => string = (x) => x): string {
+  // a relay from before git sync has no `git.sync` in its report
+  if (s === undefined || !s.enabled) return `\n${bold('Git sync')}\n  git sync is off${s === undefined ? '' : ' (git.syncEnabled = false)'}\n`;
+  const by = s.remotesByState;
+  const when = (ms: number | undefined) => (ms === undefined ? '—' : relativeTime(ms, now));
+  const f = s.fetches;
+  let out = `\n${bold(`Git sync (${formatCount(s.remotesTotal)} remote ${s.remotesTotal === 1 ? 'URL' : 'URLs'}: ${formatCount(by.ok)} ok, ${formatCount(by.failing)} failing, ${formatCount(by.dead)} dead)`)}\n`;
+  out += `  work: ${formatCount(s.queued)} queued, ${formatCount(s.running)} running · last sweep ${when(s.lastSweepAt)} · next sweep ${when(s.nextSweepAt)}\n`;
+  out += `  fetches: ${formatCount(f.ok)} ok · ${formatCount(f.partial)} partial · ${formatCount(f.failed)} failed · ${formatCount(f.skipped)} skipped\n`;
+  out += `  imported: ${formatCount(s.objectsImported)} ${s.objectsImported === 1 ? 'object' : 'objects'} · released: ${formatCount(s.released)} ${s.released === 1 ? 'event' : 'events'}\n`;
+  const rs = s.resync;
+  if (rs !== undefined) {
+    out += `  resync: ${formatCount(rs.done)}/${formatCount(rs.total)} repositories ${rs.finished ? 'finished' : 'running'} (${formatCount(rs.aligned)} aligned, ${formatCount(rs.missing)} missing)\n`;
+  }
+  const failing = s.remotes.filter((x) => remoteState(x) !== 'ok');
+  if (failing.length === 0) return out;
+  out += table(
+    ['REMOTE URL', 'STATE', 'LAST TRY', 'LAST OK', 'NEXT TRY', 'FAILURES', 'ERROR'],
+    failing.map((x) => [
+      x.url,
+      remoteState(x),
+      when(x.lastTryAt),
+      when(x.lastOkAt),
+      when(x.nextTryAt),
+      `${formatCount(x.failures)}/${formatCount(x.fetches)}`,
+      clip(remoteError(x) ?? '—', 80),
+    ]),
+  );
+  const unlisted = by.failing + by.dead - failing.length;
+  if (unlisted > 0) out += `  (${formatCount(unlisted)} more failing or dead not listed)\n`;
   return out;
 }
 

@@ -1,6 +1,8 @@
 // Operator actions over HTTP, off unless a token is configured: POST /admin/resync[?relay=URL]
-// with `Authorization: Bearer <token>` forces a full resync of one peer or all. The token comes
-// from the environment variable named by service.adminTokenEnv, never from the config file.
+// with `Authorization: Bearer <token>` forces a full resync of one peer or all; POST
+// /admin/resync?git=1 hunts the git data of every hosted repository now (git sync), its progress in
+// GET /status (git.sync.resync). The token comes from the environment variable named by
+// service.adminTokenEnv, never from the config file.
 import { timingSafeEqual } from 'node:crypto';
 import type { RelayHandle } from '../main.js';
 import type { HttpRequest, HttpResponse } from '../relay/transport.js';
@@ -25,8 +27,19 @@ export function installAdmin(relay: RelayHandle, env: NodeJS.ProcessEnv = proces
   if (token === undefined || token === '') return false;
   relay.routes.post('/admin/resync', (req: HttpRequest) => {
     if (!tokenMatches(req.header('authorization'), token)) return json(401, { ok: false, error: 'unauthorized' });
+    const q = new URLSearchParams(req.query);
+    const target = q.get('relay') ?? undefined;
+    const git = q.get('git');
+    if (git !== null && git !== '0' && git !== 'false') {
+      if (target !== undefined) return json(400, { ok: false, error: 'git=1 hunts every repository: it does not take relay=' });
+      if (relay.git === undefined) return json(409, { ok: false, error: 'the git half is disabled (git.enabled = false)' });
+      if (relay.git.sync === undefined) return json(409, { ok: false, error: 'git sync is disabled (git.syncEnabled = false)' });
+      const requestedAt = Date.now();
+      // a resync already running is joined, not restarted: its progress is returned
+      const progress = relay.git.sync.resync();
+      return json(202, { ok: true, git: true, progress, requestedAt });
+    }
     if (relay.sync === undefined) return json(409, { ok: false, error: 'sync is disabled' });
-    const target = new URLSearchParams(req.query).get('relay') ?? undefined;
     // taken before the resync starts: a peer that finishes within the same millisecond still counts
     const requestedAt = Date.now();
     try {

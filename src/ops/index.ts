@@ -150,6 +150,7 @@ export function installOps(relay: RelayHandle, clock: Clock = systemClock, extra
                 return { count: list.length, bytes: list.reduce((t, r) => t + r.bytes, 0) };
               },
               onRequestDone: (l) => git.backend.onRequestDone(l),
+              ...(git.sync !== undefined ? { syncStatus: git.sync.status.bind(git.sync) } : {}),
             },
           }
         : {}),

@@ -3,6 +3,7 @@
 // so there is one renderer. Everything from events or peers is escaped; CSP pins the inline code.
 import { createHash } from 'node:crypto';
 import type { PeerStatus } from '../sync/index.js';
+import { remoteError, remoteState, type GitSyncReport, type RemoteStatus } from './git-sync.js';
 import { countList, formatBytes, formatCount, formatDuration, relativeTime, requestSummary } from './format.js';
 import { sortPeers, type GitRepositoryInfo, type GitStatus, type RepositoryInfo, type StatusReport } from './status.js';
 
@@ -105,6 +106,59 @@ export function renderGit(g: GitStatus): string {
   return `<dl class="facts">${factList}</dl><div class="scroll">${table}</div>`;
 }
 
+const REMOTE_CLASS: Record<string, string> = { ok: 'ok', failing: 'warn', dead: 'bad' };
+
+function clipped(s: string, n: number): string {
+  return s.length > n ? s.slice(0, n) + '…' : s;
+}
+
+function remoteRow(x: RemoteStatus, now: number): string {
+  const state = remoteState(x);
+  const text = remoteError(x);
+  const err = text === undefined ? '<td class="muted">—</td>' : `<td class="err" title="${e(text)}">${e(clipped(text, 100))}</td>`;
+  return (
+    `<tr class="remote"><td><code class="remote-url">${e(x.url)}</code></td><td><code>${e(x.host)}</code></td>` +
+    `<td><span class="state ${REMOTE_CLASS[state]}">${state}</span></td>` +
+    timeCell(x.lastTryAt ?? null, now) +
+    timeCell(x.lastOkAt ?? null, now) +
+    err +
+    timeCell(x.nextTryAt ?? null, now) +
+    `<td class="num">${formatCount(x.fetches)}</td><td class="num">${formatCount(x.failures)}</td></tr>`
+  );
+}
+
+/** Git sync (GRASP-02 git data): work, sweeps, outcomes, resync progress, then the remote URLs. */
+export function renderGitSync(s: GitSyncReport, now: number): string {
+  if (!s.enabled) return '<p class="muted empty">Git sync (GRASP-02) is off (<code>git.syncEnabled = false</code>): missing git data is not fetched from other servers.</p>';
+  const when = (ms: number | undefined) => (ms === undefined ? '—' : relativeTime(ms, now));
+  const f = s.fetches;
+  const rs = s.resync;
+  const by = s.remotesByState;
+  const facts: Array<[string, string]> = [
+    ['Work', `${formatCount(s.queued)} queued · ${formatCount(s.running)} running`],
+    ['Sweeps', `last ${when(s.lastSweepAt)} · next ${when(s.nextSweepAt)}`],
+    ['Fetches', `${formatCount(f.ok)} ok · ${formatCount(f.partial)} partial · ${formatCount(f.failed)} failed · ${formatCount(f.skipped)} skipped`],
+    ['Objects imported', formatCount(s.objectsImported)],
+    ['Released', `${formatCount(s.released)} ${s.released === 1 ? 'event' : 'events'}`],
+    [
+      'Resync',
+      rs === undefined
+        ? 'none since start'
+        : `${formatCount(rs.done)} / ${formatCount(rs.total)} repositories${rs.finished ? ' · finished' : ' · running'} · ${formatCount(rs.aligned)} aligned · ${formatCount(rs.missing)} missing`,
+    ],
+    ['Remote URLs', `${formatCount(s.remotesTotal)} · ${formatCount(by.ok)} ok · ${formatCount(by.failing)} failing · ${formatCount(by.dead)} dead`],
+  ];
+  const factList = facts.map(([k, v]) => `<div><dt>${e(k)}</dt><dd>${e(v)}</dd></div>`).join('');
+  const table =
+    s.remotes.length === 0
+      ? '<p class="muted empty">No remote URLs tried yet: they come from the <code>clone</code> tags of the announcements and PRs of hosted repositories.</p>'
+      : '<table class="git-remotes"><thead><tr><th scope="col">Remote URL</th><th scope="col">Host</th><th scope="col">State</th><th scope="col">Last try</th>' +
+        '<th scope="col">Last OK</th><th scope="col">Last error</th><th scope="col">Next try</th><th scope="col" class="num">Fetches</th><th scope="col" class="num">Failures</th></tr></thead>' +
+        `<tbody>${s.remotes.map((x) => remoteRow(x, now)).join('')}</tbody></table>` +
+        (s.remotesTotal > s.remotes.length ? `<p class="muted">Showing ${s.remotes.length} of ${formatCount(s.remotesTotal)} (failing first).</p>` : '');
+  return `<dl class="facts">${factList}</dl><div class="scroll">${table}</div>`;
+}
+
 function card(label: string, value: string, id: string): string {
   return `<div class="card" id="${id}"><div class="label">${e(label)}</div><div class="value">${value}</div></div>`;
 }
@@ -170,6 +224,7 @@ export function renderMain(r: StatusReport): string {
     `<section><dl class="facts">${factList}</dl></section>` +
     `<section id="repositories"><h2>Repositories hosted</h2><div class="scroll">${repoTable}</div></section>` +
     `<section id="git"><h2>Git</h2>${renderGit(r.git)}</section>` +
+    (r.git.enabled ? `<section id="git-sync"><h2>Git sync</h2>${renderGitSync(r.git.sync, r.now)}</section>` : '') +
     `<section id="sync"><h2>Peer relays</h2><div class="scroll">${peerTable}</div></section>` +
     `<footer class="muted">Updated <time datetime="${new Date(r.now * 1000).toISOString()}">${new Date(r.now * 1000).toISOString().replace('T', ' ').slice(0, 19)} UTC</time>` +
     ` · refreshes every ${REFRESH_SECONDS}s · <a href="/status">/status</a> (JSON) · <a href="/metrics">/metrics</a></footer>` +
@@ -192,7 +247,7 @@ th,td{text-align:left;padding:8px 10px;border-bottom:1px solid var(--line);verti
 tr:last-child td{border-bottom:0}.num{text-align:right;font-variant-numeric:tabular-nums}.desc{color:var(--muted);font-size:13px}
 .muted{color:var(--muted)}.state{font-weight:600}.ok{color:var(--ok)}.warn{color:var(--warn)}.bad,.err{color:var(--bad)}
 .err{max-width:260px;overflow-wrap:anywhere}.urls{overflow-wrap:anywhere;word-break:break-all}.owner code,.relays code{white-space:nowrap}
-#git .facts{margin:0 0 12px}.repos td:first-child{min-width:200px;width:28%}.scroll{overflow-x:auto}a{color:inherit}footer{margin-top:28px;font-size:12px}.empty{padding:8px 0}
+#git .facts,#git-sync .facts{margin:0 0 12px}.git-remotes time{white-space:nowrap}.remote-url{overflow-wrap:anywhere;word-break:break-all}.repos td:first-child{min-width:200px;width:28%}.scroll{overflow-x:auto}a{color:inherit}footer{margin-top:28px;font-size:12px}.empty{padding:8px 0}
 `;
 
 // Re-fetch the page and swap <main>; stop while the tab is hidden; show when the relay is unreachable.

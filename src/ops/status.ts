@@ -1,11 +1,13 @@
 // The status report behind GET /status, the HTML page and `grasp-relay status`: relay info (the
 // NIP-11 document's public fields), uptime, counts, the repositories hosted (30617 announcements
 // in the store), the git half (processes, requests, pushes, purgatory, repositories on disk) and
-// the sync engine's per-peer status. Holds no secrets, no client addresses.
+// the sync engine's per-peer status; git sync's section is built in git-sync.ts. Holds no secrets,
+// no client addresses.
 import { npubEncode } from 'nostr-tools/nip19';
 import type { GitService, RepoStatus } from '../git/index.js';
 import type { Filter, NostrEvent } from '../nostr/event.js';
 import type { StoreReader } from '../store/types.js';
+import { gitSyncReport, type GitSyncReport } from './git-sync.js';
 import { emptySyncTotals, type PeerStatus, type SyncStatus } from '../sync/index.js';
 import type { MemorySplit } from './memory.js';
 
@@ -92,11 +94,13 @@ export type GitStatus =
       purgatory: GitPurgatoryCounts;
       /** repositories on disk (at most MAX_REPOSITORIES listed, largest first); total counts all */
       repositories: { total: number; bytes: number; items: GitRepositoryInfo[] };
+      /** GRASP-02 git sync: fetches, imports, releases, resync progress, remote URLs failing first (capped) */
+      sync: GitSyncReport;
     };
 
 /** The git section of a report from the service's counters and a (cached) repository listing. */
 export function gitStatus(
-  git: Pick<GitService, 'backend' | 'counters' | 'root'> | undefined,
+  git: Pick<GitService, 'backend' | 'counters' | 'root' | 'sync'> | undefined,
   purgatory: { counts(): GitPurgatoryCounts },
   repos: readonly RepoStatus[] = [],
   max = MAX_REPOSITORIES,
@@ -121,6 +125,7 @@ export function gitStatus(
     releases: { ...git.counters.releases },
     purgatory: purgatory.counts(),
     repositories: { total: repos.length, bytes: repos.reduce((t, r) => t + r.bytes, 0), items: items.slice(0, max) },
+    sync: gitSyncReport(git.sync),
   };
 }
 

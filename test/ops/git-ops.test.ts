@@ -83,6 +83,8 @@ test('announcement → refused push → state → push: /metrics, /status and th
   assert.equal(repo.hosting, 'hosted');
   assert.deepEqual(s.git.purgatory.byKind, { '30617': 1 });
   assert.equal(s.git.root, relay.git!.root);
+  assert.deepEqual(s.git.sync, { enabled: false }, 'git sync is off in this relay');
+  assert.equal([...before.types.keys()].filter((n) => n.startsWith('grasp_relay_git_sync_')).length, 0, 'and so are its series');
   const j = await cliJson();
   assert.deepEqual(j.git.repositories.items, s.git.repositories.items, 'the CLI prints the same report');
   let m = await scrape(relay.port);
@@ -160,6 +162,8 @@ test('announcement → refused push → state → push: /metrics, /status and th
   const gitText = visibleText(section(html, 'git'));
   assert.match(gitText, /1 applied · 1 refused \(no-state 1\)/);
   assert.match(gitText, new RegExp(`${D} 1 refs/heads/main .+ hosted`));
+  assert.match(visibleText(section(html, 'git-sync')), /Git sync \(GRASP-02\) is off/);
+  assert.match(o.out, /^Git sync\n {2}git sync is off \(git\.syncEnabled = false\)$/m);
 });
 
 test('headless Chromium shows the git section', async (t) => {
@@ -174,4 +178,5 @@ test('headless Chromium shows the git section', async (t) => {
   const text = visibleText(section(dom, 'git'));
   assert.match(text, /Git processes 0 running · 0 queued/);
   assert.match(text, new RegExp(`${D} \\d+ (refs/heads/main|—) `));
+  assert.match(visibleText(section(dom, 'git-sync')), /Git sync \(GRASP-02\) is off/);
 });

@@ -156,6 +156,7 @@ test('renderPage escapes every peer field too', () => {
         bytes: 5000,
         items: [{ npub: 'npub1"><i>y</i>', d: '<u>d</u>', refs: 2, head: 'refs/heads/<s>', bytes: 5000, purgatory: true, hosting: 'hosted' }],
       },
+      sync: { enabled: false },
     },
     sync: {
       enabled: true,
