@@ -107,7 +107,15 @@ export function createFetcher(deps: FetcherDeps): RemoteFetcher {
     return c.flatMap((kv) => ['-c', kv]);
   }
 
-  async function attempt(scratch: string, pin: string | undefined, url: string, specs: string[], deadline: number, limitBytes: number): Promise<Attempt> {
+  async function attempt(
+    scratch: string,
+    pin: string | undefined,
+    url: string,
+    specs: string[],
+    deadline: number,
+    limitBytes: number,
+    signal: AbortSignal | undefined,
+  ): Promise<Attempt> {
     const args = [
       ...baseConfigArgs(rt),
       ...configArgs(pin),
@@ -135,7 +143,12 @@ export function createFetcher(deps: FetcherDeps): RemoteFetcher {
         }, pollMs)
       : undefined;
     timer?.unref();
+    // the engine aborts running fetches when it closes: the process group goes with it
+    const abort = (): void => p.kill();
+    signal?.addEventListener('abort', abort, { once: true });
+    if (signal?.aborted === true) p.kill();
     const r = await p.exited;
+    signal?.removeEventListener('abort', abort);
     if (timer) clearInterval(timer);
     return { code: r.code, stderr: p.stderr(), timedOut: r.timedOut, overQuota };
   }
@@ -150,6 +163,7 @@ export function createFetcher(deps: FetcherDeps): RemoteFetcher {
 
   async function fetch(job: FetchJob, land: (scratchDir: string, present: Oid[]) => Promise<void>): Promise<FetchResult> {
     const t0 = performance.now();
+    const aborted = (): boolean => job.signal?.aborted === true;
     const done = (fetched: Oid[], bytes: number, error?: FetchFailure): FetchResult => ({
       fetched,
       bytes,
@@ -190,7 +204,15 @@ export function createFetcher(deps: FetcherDeps): RemoteFetcher {
           error = { cls: 'not-found', message: `remote refused ${n} of the wanted ids; gave up` };
           break;
         }
-        const a = await attempt(dir, pin, url, remaining, deadline, limit);
+        if (aborted()) {
+          error = { cls: 'git', message: 'aborted: git sync is shutting down' };
+          break;
+        }
+        const a = await attempt(dir, pin, url, remaining, deadline, limit, job.signal);
+        if (aborted()) {
+          error = { cls: 'git', message: 'aborted: git sync is shutting down' };
+          break;
+        }
         if (a.code === 0) {
           arrived = true;
           break;
@@ -215,7 +237,7 @@ export function createFetcher(deps: FetcherDeps): RemoteFetcher {
         }
         if (NO_FETCH_BY_ID_RE.test(a.stderr)) {
           log.debug(ctx, 'git sync: remote refuses fetch by id; fetching its branches and tags instead');
-          const f = await attempt(dir, pin, url, FALLBACK_REFSPECS, deadline, limit);
+          const f = await attempt(dir, pin, url, FALLBACK_REFSPECS, deadline, limit, job.signal);
           if (f.code === 0) arrived = true;
           else if (f.overQuota) error = tooLarge;
           else if (f.timedOut) error = { cls: 'timeout', message: `fetch took longer than ${cfg.syncFetchTimeoutSeconds} s` };
@@ -231,7 +253,7 @@ export function createFetcher(deps: FetcherDeps): RemoteFetcher {
         arrived = false;
         error = tooLarge;
       }
-      const present = arrived ? await presentIn(dir, want) : [];
+      const present = arrived && !aborted() ? await presentIn(dir, want) : [];
       if (arrived && present.length === 0 && error === undefined) error = { cls: 'not-found', message: 'the remote holds none of the wanted objects' };
       if (present.length > 0) {
         try {

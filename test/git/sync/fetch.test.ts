@@ -357,3 +357,22 @@ test('nothing to fetch, or a repository at its limit: no git process', async () 
   assert.equal(full.res.error?.cls, 'too-large');
   assert.deepEqual(full.calls, []);
 });
+
+test('aborted while git waits on the remote (git sync closing): the child is killed at once, nothing lands', async () => {
+  const r = await hostedRepo();
+  const before = await snapshot(r);
+  const ac = new AbortController();
+  // the remote answers nothing; the abort comes once git's first request has reached it
+  const server = createServer(() => ac.abort());
+  const url = await listen(server);
+  try {
+    const { res, landed } = await run(r, { url: `${url}/r.git`, want: [ids.c2], signal: ac.signal }, {}, { syncFetchTimeoutSeconds: 120 });
+    assert.equal(res.error?.cls, 'git', JSON.stringify(res.error));
+    assert.match(res.error!.message, /aborted/);
+    assert.ok(res.durationMs < 30_000, `durationMs ${res.durationMs}: killed, not timed out`);
+    assert.equal(landed.length, 0);
+    assert.deepEqual(await snapshot(r), before);
+  } finally {
+    await closer(server)();
+  }
+});
