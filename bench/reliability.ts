@@ -5,13 +5,22 @@
 // - kill -9 during ingest: clients publish, the relay process is killed mid-stream, restarted on
 //   the same data directory; every event acknowledged with OK true must be there (rounds, lost
 //   events, restart time).
+// - flood: with the relay's default per-IP limits, clients publishing EVENTs as fast as they can,
+//   then clients sending REQs as fast as they can, each for a while, while a well-behaved client
+//   measures its REQ latency against the idle relay's (same run); the EVENT token bucket must hold
+//   (accepted ≤ burst + rate × time) and so must the per-IP connection limit. The flooders run in a
+//   worker thread so that the measuring client's event loop is not theirs.
 // The full-disk scenario needs a tmpfs mount (root) and lives in test/store/storage-full.test.ts.
-// Run: node dist/bench/reliability.js [--quick] [--transport uws|ws] [--rounds N]
+// Run: node dist/bench/reliability.js [--quick] [--transport uws|ws] [--kill-rounds N]
+//        [--scenarios kill,slow,flood] [--flood-seconds S] [--flood-clients N]
+// or through `npm run bench -- --only reliability [--quick] [--transport ws]` (not in the default set).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import WebSocket from 'ws';
 import { finalizeEvent, generateSecretKey } from 'nostr-tools/pure';
+import { limitsSchema } from '../src/config/schema.js';
 import { parseArgs } from './lib/args.js';
 import { emitResult, progress, type BenchRow } from './lib/output.js';
 import { spawnRelay, type RelayProc } from './lib/relay-proc.js';
@@ -20,6 +29,7 @@ import { percentiles, round } from './lib/stats.js';
 const args = parseArgs(process.argv.slice(2));
 const quick = args.quick;
 const transport = args.str('transport', 'uws') as 'uws' | 'ws';
+const scenarios = new Set(args.str('scenarios', 'kill,slow,flood').split(','));
 
 interface Scenario {
   name: string;
@@ -219,8 +229,9 @@ async function killRounds(rounds: number): Promise<BenchRow[]> {
 async function main(): Promise<void> {
   const t0 = Date.now();
   const rows: BenchRow[] = [];
-  rows.push(...(await killRounds(args.num('rounds', 5, 2))));
-  for (const s of SCENARIOS) {
+  // --rounds is kept for direct runs; bench/run.ts keeps --rounds for itself
+  if (scenarios.has('kill')) rows.push(...(await killRounds(args.num('kill-rounds', args.num('rounds', 5, 2)))));
+  for (const s of scenarios.has('slow') ? SCENARIOS : []) {
     const relay = await spawnRelay({ policy: { mode: 'open' }, server: { transport } });
     try {
       progress(`${s.name}: publishing ${s.events} events of ${s.contentBytes} bytes`);
@@ -230,18 +241,218 @@ async function main(): Promise<void> {
       await relay.close();
     }
   }
+  if (scenarios.has('flood')) rows.push(...(await flood()));
   emitResult({
     bench: 'reliability',
     command: `node dist/bench/reliability.js ${process.argv.slice(2).join(' ')}`.trim(),
     startedAt: new Date(t0).toISOString(),
     seconds: (Date.now() - t0) / 1000,
-    params: { quick, transport },
+    params: { quick, transport, scenarios: [...scenarios].join(',') },
     rows,
     extra: {},
   });
 }
 
-main().catch((e: unknown) => {
-  process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
-  process.exit(1);
-});
+// ---- flood ------------------------------------------------------------------------------------
+
+interface FloodTask {
+  url: string;
+  mode: 'event' | 'req';
+  clients: number;
+  ms: number;
+}
+
+export interface FloodReport {
+  /** messages sent (EVENTs or REQs) */
+  sent: number;
+  /** EVENT: OK true; REQ: EOSE received */
+  answered: number;
+  /** EVENT: OK false "rate-limited:" */
+  rateLimited: number;
+  /** EVENT: OK false for any other reason */
+  refused: number;
+  /** from the first message sent to the last */
+  seconds: number;
+}
+
+/** Worker side: `clients` sockets flood for `ms`, then wait (≤ 3 s) for the answers in flight. */
+async function floodWorker(task: FloodTask): Promise<FloodReport> {
+  const pool: string[] = [];
+  if (task.mode === 'event') {
+    const sk = generateSecretKey();
+    const now = Math.floor(Date.now() / 1000);
+    for (let i = 0; i < 600; i++) pool.push(JSON.stringify(['EVENT', finalizeEvent({ kind: 1, tags: [], content: `flood ${i}`, created_at: now - i }, sk)]));
+  }
+  const r: FloodReport = { sent: 0, answered: 0, rateLimited: 0, refused: 0, seconds: 0 };
+  const socks = await Promise.all(Array.from({ length: task.clients }, () => connect(task.url)));
+  parentPort!.postMessage({ ready: true });
+  const t0 = performance.now();
+  const end = Date.now() + task.ms;
+  let outstanding = 0;
+  await Promise.all(
+    socks.map(async (ws, c) => {
+      let n = 0;
+      let inflight = 0;
+      ws.on('message', (d) => {
+        const s = String(d);
+        if (s.startsWith('["OK"')) {
+          outstanding--;
+          if (s.includes('",true,')) r.answered++;
+          else if (s.includes('"rate-limited:')) r.rateLimited++;
+          else r.refused++;
+        } else if (s.startsWith('["EOSE"')) {
+          outstanding--;
+          inflight--;
+          r.answered++;
+          ws.send(`["CLOSE",${s.slice(8, s.indexOf('"', 9) + 1)}]`);
+        }
+      });
+      while (Date.now() < end && ws.readyState === ws.OPEN) {
+        // as fast as the socket takes them; REQ floods keep 50 subscriptions open per socket
+        if (ws.bufferedAmount < 1 << 16 && (task.mode === 'event' || inflight < 50)) {
+          if (task.mode === 'event') ws.send(pool[(c * 7919 + n++) % pool.length]!);
+          else {
+            ws.send(`["REQ","f${n++}",{"kinds":[1],"limit":50}]`);
+            inflight++;
+          }
+          r.sent++;
+          outstanding++;
+          if (n % 50 !== 0) continue;
+        }
+        await new Promise((res) => setTimeout(res, 1));
+      }
+    }),
+  );
+  r.seconds = (performance.now() - t0) / 1000;
+  const waitEnd = Date.now() + 3000;
+  while (outstanding > 0 && Date.now() < waitEnd) await new Promise((res) => setTimeout(res, 20));
+  for (const ws of socks) ws.terminate();
+  return r;
+}
+
+function runFlood(task: FloodTask): { ready: Promise<void>; done: Promise<FloodReport> } {
+  const w = new Worker(new URL(import.meta.url), { workerData: task });
+  let ready!: () => void;
+  const readyP = new Promise<void>((res) => (ready = res));
+  const done = new Promise<FloodReport>((resolve, reject) => {
+    w.on('message', (m: { ready?: true; report?: FloodReport }) => {
+      if (m.ready) ready();
+      if (m.report) resolve(m.report);
+    });
+    w.once('error', reject);
+    w.once('exit', (code) => reject(new Error(`flood worker exited (${code})`)));
+  });
+  return { ready: readyP, done };
+}
+
+/** Open sockets from this address until the relay refuses one (or `max`): how many it admitted. */
+async function admittedConnections(url: string, max: number): Promise<number> {
+  const socks: WebSocket[] = [];
+  try {
+    for (let i = 0; i < max; i++) {
+      try {
+        socks.push(await connect(url));
+      } catch {
+        break;
+      }
+    }
+    return socks.length;
+  } finally {
+    for (const ws of socks) ws.terminate();
+  }
+}
+
+async function flood(): Promise<BenchRow[]> {
+  // the relay's own defaults, not the bench host's lifted limits
+  const limits = limitsSchema.parse({});
+  const relay = await spawnRelay({
+    policy: { mode: 'open' },
+    server: { transport },
+    limits: {
+      maxConnectionsPerIp: limits.maxConnectionsPerIp,
+      eventsPerMinutePerIp: limits.eventsPerMinutePerIp,
+      eventBurstPerIp: limits.eventBurstPerIp,
+      maxSubscriptions: limits.maxSubscriptions,
+    },
+  });
+  const rows: BenchRow[] = [];
+  try {
+    const url = relay.info.url;
+    await relay.load(quick ? 2000 : 10_000, 7);
+    const ms = args.num('flood-seconds', 10, 4) * 1000;
+    const clients = args.num('flood-clients', 8, 4);
+    const idle = percentiles(await probe(url, quick ? 2000 : 5000));
+    progress(`flood: idle relay REQ p50 ${idle.p50} ms, p99 ${idle.p99} ms`);
+    for (const mode of ['event', 'req'] as const) {
+      const before = await relay.stats();
+      const f = runFlood({ url, mode, clients, ms });
+      await f.ready;
+      const loaded = percentiles(await probe(url, ms));
+      const rep = await f.done;
+      const after = await relay.stats();
+      const what = mode === 'event' ? `${clients} clients publishing EVENTs` : `${clients} clients × 50 REQs in flight`;
+      const cpu = round((after.cpuMs - before.cpuMs) / 1000 / rep.seconds, 2);
+      progress(`flood (${what}): ${rep.sent} sent in ${round(rep.seconds, 1)} s, ${rep.answered} answered, ${rep.rateLimited} rate-limited; REQ p99 ${loaded.p99} ms (idle ${idle.p99}); relay CPU ${cpu} cores`);
+      rows.push({
+        metric: `flood, ${what}: other client REQ p99`,
+        value: loaded.p99,
+        unit: 'ms',
+        p50Ms: loaded.p50,
+        p99Ms: loaded.p99,
+        baseline: idle.p99,
+        baselineName: 'idle relay REQ p99',
+        ratio: round(loaded.p99 / Math.max(idle.p99, 0.001)),
+        goal: 2,
+        lowerIsBetter: true,
+        note: `${rep.sent} ${mode === 'event' ? 'EVENTs' : 'REQs'} sent in ${round(rep.seconds, 1)} s; relay CPU ${cpu} cores`,
+      });
+      if (mode === 'event') {
+        // the per-IP token bucket: a burst, then the rate (the flooders share the probe's address)
+        const allowed = Math.ceil(limits.eventBurstPerIp + (limits.eventsPerMinutePerIp / 60) * (rep.seconds + 3));
+        rows.push({
+          metric: 'flood: EVENTs accepted from one address',
+          value: rep.answered,
+          unit: 'events',
+          baseline: allowed,
+          baselineName: `burst ${limits.eventBurstPerIp} + ${limits.eventsPerMinutePerIp}/min × time`,
+          ratio: round(rep.answered / allowed, 3),
+          goal: 1,
+          lowerIsBetter: true,
+          note: `${rep.rateLimited} answered "rate-limited:", ${rep.refused} refused otherwise, of ${rep.sent}`,
+        });
+      } else {
+        rows.push({ metric: 'flood: REQs answered (EOSE) during the REQ flood', value: round(rep.answered / rep.seconds, 0), unit: 'REQ/s' });
+      }
+    }
+    const admitted = await admittedConnections(url, limits.maxConnectionsPerIp + 5);
+    progress(`flood: ${admitted} connections admitted from one address (limit ${limits.maxConnectionsPerIp})`);
+    rows.push({
+      metric: 'flood: connections admitted from one address',
+      value: admitted,
+      unit: 'connections',
+      baseline: limits.maxConnectionsPerIp,
+      baselineName: 'maxConnectionsPerIp',
+      ratio: round(admitted / limits.maxConnectionsPerIp, 3),
+      goal: 1,
+      lowerIsBetter: true,
+    });
+  } finally {
+    await relay.close();
+  }
+  return rows;
+}
+
+if (isMainThread) {
+  main().catch((e: unknown) => {
+    process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
+    process.exit(1);
+  });
+} else {
+  floodWorker(workerData as FloodTask).then(
+    (report) => parentPort!.postMessage({ report }),
+    (e: unknown) => {
+      process.stderr.write(`flood worker: ${(e as Error).stack ?? String(e)}\n`);
+      process.exit(1);
+    },
+  );
+}

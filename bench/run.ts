@@ -3,6 +3,8 @@
 // prints one markdown table of figures, same-run baselines and ratios, with the command.
 // `--transports uws,ws [--rounds N]` runs each bench once per transport per round, back to back,
 // and adds a table of the second transport's figures ÷ the first's (bench/lib/compare.ts).
+// Benches that are long or about failure rather than speed run only when named in --only:
+// `reliability` (slow readers, flood, kill -9; bench/reliability.ts).
 // Run: npm run bench [-- --quick] [-- --only ingest,query] [-- --out results.json]
 //        [-- --transports uws,ws --rounds 3] [other bench flags]
 import { spawn } from 'node:child_process';
@@ -17,6 +19,8 @@ import { isBenchResult, parseResults, progress, type BenchResult, type BenchRow 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const OWN = ['ingest', 'query', 'fanout', 'memory'];
 const OTHERS = ['negentropy', 'nip77-relay', 'store', 'sync', 'git'];
+/** only when named in --only */
+const ON_REQUEST = ['reliability'];
 
 export interface BenchRun {
   bench: string;
@@ -186,7 +190,7 @@ async function main(): Promise<void> {
   }
   const wanted = only ? only.split(',') : [...OWN, ...OTHERS];
   const benches = wanted.filter((b) => existsSync(join(HERE, `${b}.js`)));
-  for (const b of wanted) if (!benches.includes(b) && OWN.includes(b)) progress(`${b}: dist/bench/${b}.js not found (build first)`);
+  for (const b of wanted) if (!benches.includes(b) && (OWN.includes(b) || ON_REQUEST.includes(b))) progress(`${b}: dist/bench/${b}.js not found (build first)`);
 
   const runs: BenchRun[] = [];
   const byTransport: TransportRun[] = [];

@@ -7,6 +7,11 @@
 // uWS pause() stops the socket in both directions, so a streamed request body is paused only
 // while no response write waits for a drain; read-ahead beyond 16 MB then cuts the client off
 // (only a client that sends without reading its response gets there; git clients do not).
+// Close codes: uWS drops a socket whose message is over its maxPayloadLength, or whose text is not
+// UTF-8, without a close frame (the client sees 1006) and with no hook. So uWS's own limit is set
+// above the transport's (uwsPayloadLength) and a message over the transport's limit is ended here
+// with 1009 and a reason, as the ws transport does; only a message past uWS's own limit still sees
+// 1006. Invalid UTF-8 is checked by uWS before any handler runs: no 1007 is possible with uWS.
 // Known quirk: a port first bound as port 0 (ephemeral) cannot be bound again by uWS while
 // connections from that run are in TIME-WAIT (~60 s); a fixed port, as in production, can. Tests
 // that restart a relay on the same port pick a fixed port or use the ws transport.
@@ -36,6 +41,16 @@ interface UserData {
 }
 
 const decoder = new TextDecoder();
+/** the most uWS buffers for one message beyond the transport's limit (a bound on memory per socket) */
+const MAX_MARGIN_BYTES = 8 * 1024 * 1024;
+
+/**
+ * uWS's own maxPayloadLength: four times the transport's limit, at most 8 MiB over it, so that a
+ * message somewhat over the limit reaches the handler, which ends the socket with 1009 and a reason.
+ */
+export function uwsPayloadLength(maxPayloadBytes: number): number {
+  return maxPayloadBytes + Math.min(3 * maxPayloadBytes, MAX_MARGIN_BYTES);
+}
 /** uWS ListenOptions.LIBUS_LISTEN_EXCLUSIVE_PORT */
 const LISTEN_EXCLUSIVE_PORT = 1;
 
@@ -46,7 +61,7 @@ export function createUwsTransport(opts: TransportOptions, cb: TransportCallback
   let listenSocket: UWS.us_listen_socket | null = null;
 
   app.ws<UserData>('/*', {
-    maxPayloadLength: opts.maxPayloadBytes,
+    maxPayloadLength: uwsPayloadLength(opts.maxPayloadBytes),
     maxBackpressure: opts.maxBackpressureBytes,
     closeOnBackpressureLimit: 1,
     idleTimeout: opts.idleTimeoutSeconds,
@@ -111,8 +126,12 @@ export function createUwsTransport(opts: TransportOptions, cb: TransportCallback
       data.handler = cb.open(socket);
     },
     message(ws, message) {
-      const h = ws.getUserData().handler;
-      if (h) h.message(decoder.decode(message), message.byteLength);
+      const data = ws.getUserData();
+      if (message.byteLength > opts.maxPayloadBytes) {
+        data.socket?.close(1009, `message too big: the limit is ${opts.maxPayloadBytes} bytes`);
+        return;
+      }
+      if (data.handler) data.handler.message(decoder.decode(message), message.byteLength);
     },
     drain(ws) {
       const data = ws.getUserData();

@@ -15,6 +15,7 @@ import {
   tagPrefix,
 } from './keys.js';
 import { expirationOf } from '../nostr/event.js';
+import { wrapsForVanished } from './vanish.js';
 
 /** Point reads, either of committed state or through the writer's uncommitted overlay. */
 export interface View {
@@ -61,13 +62,15 @@ export function indexEntries(dbs: Dbs, ev: NostrEvent, id: Buffer, pk: Buffer): 
 
 /**
  * NIP-09: whether a stored deletion covers this event (same-author id deletion, or its address);
- * NIP-62: or its author asked to vanish at or after its created_at (requests themselves are kept).
+ * NIP-62: or its author asked to vanish at or after its created_at (requests themselves are kept),
+ * or it is a gift wrap to a pubkey that did.
  */
 export function isTombstoned(dbs: Dbs, view: View, ev: NostrEvent, id: Buffer, pk: Buffer): boolean {
   if (ev.kind !== 62) {
     const v = view.get(dbs.vanished, pk);
     if (v !== undefined && readTs(v, 0) >= ev.created_at) return true;
   }
+  if (wrapsForVanished(dbs, view, ev)) return true;
   if (ev.kind !== 5 && view.exists(dbs.delIds, idTombstoneKey(id, pk))) return true;
   const ak = eventAddressKey(ev, pk);
   if (ak !== undefined) {

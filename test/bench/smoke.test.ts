@@ -1,6 +1,7 @@
-// Smoke test of the benches (bench/ingest, query, fanout, memory, git, run): each runs as a child process at
-// tiny sizes and must print one JSON result with the expected rows and same-run ratios, so the
-// benches cannot rot between `npm run bench` runs. Figures are not checked, only their shape.
+// Smoke test of the benches (bench/ingest, query, fanout, memory, git, reliability's flood, run):
+// each runs as a child process at tiny sizes and must print one JSON result with the expected rows
+// and same-run ratios, so the benches cannot rot between `npm run bench` runs. Figures are not
+// checked, only their shape (and, for the flood, that the per-IP limits held).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { test } from 'node:test';
@@ -127,6 +128,17 @@ test('git bench: clone and fetch relay vs http-backend, concurrent clones, RSS, 
   results.push(res);
 });
 
+test('reliability bench, flood: the per-IP EVENT rate and connection limits hold under a flood', { timeout: 180_000 }, async () => {
+  const res = await result('reliability', ['--quick', '--scenarios', 'flood', '--flood-seconds', '1', '--flood-clients', '2', '--transport', 'ws']);
+  const accepted = row(res, 'flood: EVENTs accepted from one address');
+  assert.ok(accepted.ratio !== undefined && accepted.ratio <= 1, `accepted ${accepted.value} > ${accepted.baseline}`);
+  assert.match(accepted.note ?? '', /rate-limited/);
+  assert.equal(row(res, 'flood: connections admitted from one address').value, 64);
+  for (const r of res.rows.filter((x) => x.metric.endsWith('other client REQ p99'))) assert.equal(r.baselineName, 'idle relay REQ p99');
+  assert.equal(res.rows.filter((x) => x.metric.endsWith('other client REQ p99')).length, 2);
+  results.push(res);
+});
+
 test('run.ts renders one markdown table with every row and the command', () => {
   assert.ok(results.length > 0, 'needs the bench results above');
   const table = renderTable(
@@ -136,5 +148,5 @@ test('run.ts renders one markdown table with every row and the command', () => {
   assert.match(table, /Command: `npm run bench -- --quick`/);
   assert.match(table, /\| bench \| metric \| value \|/);
   const rows = results.reduce((a, r) => a + r.rows.length, 0);
-  assert.equal(table.split('\n').filter((l) => /^\| (ingest|query|fanout|memory|git) \|/.test(l)).length, rows);
+  assert.equal(table.split('\n').filter((l) => /^\| (ingest|query|fanout|memory|git|reliability) \|/.test(l)).length, rows);
 });

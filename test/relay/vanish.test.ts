@@ -1,7 +1,8 @@
 // NIP-62 request to vanish (issue 11, item 5): a kind 62 naming this relay (or ALL_RELAYS) erases
 // every stored event of its author up to its created_at — NIP-09 deletions included, other
 // authors untouched — is itself kept, and the erased events are refused when published again.
-// A request naming only another relay is refused. Works in grasp mode too (it only erases).
+// Gift wraps (kind 1059) that p-tag the author go too. A request naming only another relay is
+// refused. Works in grasp mode too (it only erases).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { TestClient } from '../helpers/client.js';
@@ -50,6 +51,26 @@ test('NIP-62: erase the author’s events, keep the request, refuse re-publicati
       (await c.req('all', { authors: [alice.pk], kinds: [1] })).events,
       [],
     );
+  } finally {
+    await c.close();
+    await relay.destroy();
+  }
+});
+
+test('NIP-62: gift wraps (kind 1059) to the author are erased and refused again', async () => {
+  const relay = await startTestRelay({ policy: { mode: 'open' } });
+  const c = await TestClient.connect(relay.url);
+  try {
+    const now = Math.floor(Date.now() / 1000);
+    const toAlice = sign(bob, { kind: 1059, tags: [['p', alice.pk]], content: 'sealed', created_at: now - 50 });
+    const toBob = sign(alice, { kind: 1059, tags: [['p', bob.pk]], content: 'sealed', created_at: now - 50 });
+    for (const e of [toAlice, toBob]) assert.equal((await c.publish(e)).ok, true);
+    assert.equal((await c.publish(sign(alice, { kind: 62, tags: [['relay', relay.url]], created_at: now - 10 }))).ok, true);
+    // toBob is alice's own event: erased as hers; toAlice because it p-tags her
+    assert.deepEqual((await c.req('wraps', { kinds: [1059] })).events, []);
+    const again = await c.publish(toAlice);
+    assert.equal(again.ok, false);
+    assert.match(again.message, /^blocked:/);
   } finally {
     await c.close();
     await relay.destroy();
