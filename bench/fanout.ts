@@ -371,7 +371,12 @@ async function limitRun(
           resolve();
         };
       });
-      const cpu0 = (await relay.stats()).cpuMs;
+      // the relay's wall clock against ours (each process fixes timeOrigin at its start, so a clock
+      // step between the two starts would shift every latency): midpoint of one IPC round trip
+      const asked = origin + performance.now();
+      const before = await relay.stats();
+      const skew = (asked + origin + performance.now()) / 2 - before.clockMs;
+      const cpu0 = before.cpuMs;
       const res = await relay.fanoutRun(mode, chunk);
       await all;
       const cpu = (await relay.stats()).cpuMs - cpu0;
@@ -379,10 +384,10 @@ async function limitRun(
       const lat = new Float64Array(n);
       let last = 0;
       for (let k = 0; k < n; k++) {
-        lat[k] = at[k]! - res.triggers[idx[k]!]!;
+        lat[k] = at[k]! - (res.triggers[idx[k]!]! + skew);
         if (at[k]! > last) last = at[k]!;
       }
-      const seconds = (last - res.triggers[0]!) / 1000;
+      const seconds = (last - (res.triggers[0]! + skew)) / 1000;
       out.push({
         mode,
         deliveries: received,

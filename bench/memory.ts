@@ -7,7 +7,7 @@
 //  - what one verifier worker costs (idle relays with 0, 1 and 2 workers, same run);
 //  - what one open NIP-77 session costs on the loaded relay (sessions over every stored event).
 // Run: npx tsc -p . && node dist/bench/memory.js [--events 200000] [--sessions 4]
-//        [--data-root /dev/shm] [--transport uws|ws] [--quick]
+//        [--data-root /dev/shm] [--transport uws|ws] [--quick]   (--sessions 0: skip the sessions)
 // `--data-root` picks where the temp LMDB lives (default: the OS temp dir); on a tmpfs the load
 // is not bound by fsync (its pages then count as shared memory, reported with the file pages).
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -97,6 +97,9 @@ async function openSessions(url: string, n: number): Promise<{ close(): Promise<
   };
 }
 
+/** How long the relay idles after the load before the "after" figures. */
+const AFTER_SETTLE_MS = 15_000;
+
 const anonOf = (s: HostStats): string => `anon ${s.rssAnonMB} MB (main JS heap ${s.heapUsedMB} used / ${s.heapTotalMB} committed) + file ${s.rssFileMB} MB`;
 
 export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<BenchResult> {
@@ -142,7 +145,9 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     const pub = await publishParallel(relay.info.url, events, 4, 50);
     loadRate = pub.eventsPerSec;
     loaded = await relay.stats();
-    after = await idleStats(relay, 2000);
+    // idle afterwards: long enough for the relay's heap trim (src/ops/heap-trim.ts: V8 shrinks the
+    // young generation once allocation has been low for ~5 s, on the trim's next 5 s tick)
+    after = await idleStats(relay, AFTER_SETTLE_MS);
     progress(`memory: ${sessions} NIP-77 sessions over ${after.storeEvents} events`);
     const neg = await openSessions(relay.info.url, sessions);
     replyBytes = neg.replyBytes;
@@ -175,12 +180,13 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     ratio: round(after.rssAnonMB / Math.max(1, idle.rssAnonMB), 3),
     note:
       `+${growth} MB (goal ≤ +20 ${growth <= 20 ? '✓' : '✗'}); ${anonOf(after)}; RSS ${after.rssMB} MB, peak ${loaded.peakRssMB} MB; ` +
-      `right after the load (before GC) anon ${loaded.rssAnonMB} MB; loaded at ${loadRate} events/s (4×50 over WebSocket)`,
+      `right after the load (before GC) anon ${loaded.rssAnonMB} MB, main JS heap ${loaded.heapTotalMB} MB committed; figures after ${AFTER_SETTLE_MS / 1000} s idle; loaded at ${loadRate} events/s (4×50 over WebSocket)`,
   });
-  const perSession = round((withSessions.rssAnonMB - after.rssAnonMB) / sessions, 2);
+  // --sessions 0: no session row (on a loaded machine, sessions over 200k events can take minutes)
+  const perSession = sessions > 0 ? round((withSessions.rssAnonMB - after.rssAnonMB) / sessions, 2) : 0;
   const note = `${sessions} sessions open: anon ${withSessions.rssAnonMB} MB; closed again: ${sessionsClosed.rssAnonMB} MB; first replies ${replyBytes} bytes`;
   const designMB = round((after.storeEvents * 44) / 1024 / 1024, 2);
-  rows.push({
+  if (sessions > 0) rows.push({
     metric: `memory: anonymous per open NIP-77 session over ${after.storeEvents} events`,
     value: perSession,
     unit: 'MB',

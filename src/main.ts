@@ -2,6 +2,7 @@
 // transport, NIP-77, sync, timers. startRelay() is the one entry point for the CLI, tests and
 // benches; RelayHandle.close() shuts everything down in order without losing acknowledged writes.
 import { systemClock, type Clock, type TimerHandle, unixNow } from './clock.js';
+import { startHeapTrim } from './ops/heap-trim.js';
 import type { Config } from './config/schema.js';
 import { createVerifier, type Verifier } from './crypto/verify.js';
 import { SubscriptionIndex } from './live/subscription-index.js';
@@ -241,6 +242,8 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
     }, SUMMARY_INTERVAL_MS);
   };
   scheduleSummary();
+  // after a burst, the young generation V8 grew goes back once the relay is quiet (ops/heap-trim.ts)
+  const heapTrim = startHeapTrim(clock);
 
   let sync: SyncEngine | undefined;
   if (config.sync.enabled) {
@@ -278,6 +281,7 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
       closing ??= (async () => {
         purgeTimer?.cancel();
         summaryTimer?.cancel();
+        heapTrim.stop();
         await sync?.stop();
         await transport.close();
         await core.close();

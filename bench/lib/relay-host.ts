@@ -54,6 +54,9 @@ export interface HostStats {
   /** Linux: RSS split into anonymous memory (heaps) and file pages (LMDB's memory map); else 0 */
   rssAnonMB: number;
   rssFileMB: number;
+  /** this process's wall clock (timeOrigin + now, ms) when it answered: lets the parent correct
+   *  trigger times for a clock that stepped between the two processes' starts */
+  clockMs: number;
 }
 
 export type HostRequest =
@@ -196,6 +199,7 @@ async function handle(req: HostRequest): Promise<unknown> {
         connections: relay ? relay.connections() : 0,
         cpuMs: cpuMs(),
         ...rssSplit(),
+        clockMs: performance.timeOrigin + performance.now(),
       };
       return stats;
     }

@@ -6,7 +6,7 @@
 // connection (socket buffer + the slice in hand) stays within limits.maxSendBufferBytes plus one
 // event. A client over that bound is dropped (logged at info, counted in /metrics).
 import type { Config } from '../config/schema.js';
-import { eventFrame, eventFramePrefix, type EventBytes } from '../live/frames.js';
+import { eventFramePrefix, type EventBytes } from '../live/frames.js';
 import type { LiveSubscription, SubscriptionIndex } from '../live/subscription-index.js';
 import type { Logger } from '../log.js';
 import type { Filter, NostrEvent } from '../nostr/event.js';
@@ -84,7 +84,7 @@ class Subscription implements LiveSubscription {
       if (this.backlog.length < 1000) this.backlog.push(eventMessage(this.subIdJson, raw));
       return;
     }
-    this.conn.sendLive(eventFrame(this.framePrefix, bytes.value));
+    this.conn.sendLiveFrame(this.framePrefix, bytes.value);
   }
   /** end of stored events: flush what arrived meanwhile and go live */
   goLive(): void {
@@ -353,6 +353,13 @@ export class Connection implements SocketHandler {
     if (this.socket.bufferedAmount() > this.ctx.config.limits.maxSendBufferBytes) return this.drop('slow-consumer-live');
     this.socket.send(text);
   }
+  /** A live event as its frame's parts (frames.ts), built the way this transport wants them. */
+  sendLiveFrame(prefix: Uint8Array, body: Uint8Array): void {
+    if (this.gone) return;
+    if (this.socket.bufferedAmount() > this.ctx.config.limits.maxSendBufferBytes) return this.drop('slow-consumer-live');
+    this.socket.sendEventFrame(prefix, body);
+  }
+
 
   /** Close a client that does not read: one info line with its address, bytes held and why. */
   private drop(reason: DropReason): void {

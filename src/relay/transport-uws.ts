@@ -16,6 +16,7 @@
 // connections from that run are in TIME-WAIT (~60 s); a fixed port, as in production, can. Tests
 // that restart a relay on the same port pick a fixed port or use the ws transport.
 import type * as UWS from 'uWebSockets.js';
+import { FrameSlab } from '../live/frames.js';
 import { scheduleFlush } from './send-batch.js';
 import {
   forwardedIp,
@@ -59,6 +60,10 @@ export function createUwsTransport(opts: TransportOptions, cb: TransportCallback
   const app = uws.App();
   const open = new Set<UWS.WebSocket<UserData>>();
   let listenSocket: UWS.us_listen_socket | null = null;
+  // live frames of all sockets, built back to back (frames.ts); reused once no frame built in it
+  // waits in any socket's pending list
+  const slab = new FrameSlab();
+  let queuedFrames = 0;
 
   app.ws<UserData>('/*', {
     maxPayloadLength: uwsPayloadLength(opts.maxPayloadBytes),
@@ -96,11 +101,17 @@ export function createUwsTransport(opts: TransportOptions, cb: TransportCallback
         const list = pending;
         pending = [];
         pendingChars = 0;
-        if (data.closed || list.length === 0) return;
-        ws.cork(() => {
-          // a send past maxBackpressure closes the socket (closeOnBackpressureLimit) at once
-          for (let i = 0; i < list.length && !data.closed; i++) ws.send(list[i]!, false, false);
-        });
+        try {
+          if (!data.closed && list.length > 0) {
+            ws.cork(() => {
+              // a send past maxBackpressure closes the socket (closeOnBackpressureLimit) at once
+              for (let i = 0; i < list.length && !data.closed; i++) ws.send(list[i]!, false, false);
+            });
+          }
+        } finally {
+          // sent or dropped: these frames no longer need their slab bytes
+          queuedFrames -= list.length;
+        }
         if (data.closed) return;
         data.queued = ws.getBufferedAmount();
         if (data.queued === 0) data.handler?.drain();
@@ -112,6 +123,14 @@ export function createUwsTransport(opts: TransportOptions, cb: TransportCallback
           if (pending.length === 0) scheduleFlush(flush);
           pending.push(text);
           pendingChars += text.length;
+          queuedFrames++;
+        },
+        // ws.send copies the bytes into uWS's cork buffer or the socket's buffer, so the frame
+        // can live in the shared slab until flush() has sent it
+        sendEventFrame(head, body) {
+          if (data.closed) return;
+          if (queuedFrames === 0) slab.release();
+          socket.send(slab.frame(head, body));
         },
         bufferedAmount: () => (data.closed ? 0 : pendingChars + data.queued!),
         close(code, reason) {

@@ -6,6 +6,7 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { eventFrame } from '../live/frames.js';
 import { scheduleFlush } from './send-batch.js';
 import {
   forwardedIp,
@@ -63,6 +64,11 @@ export function createWsTransport(opts: TransportOptions, cb: TransportCallbacks
     };
     const socket: Socket = {
       ip,
+      // ws holds a frame's buffer until the socket has written it: a buffer of its own, so a slow
+      // reader does not keep a slab of other sockets' frames alive
+      sendEventFrame(head, body) {
+        socket.send(eventFrame(head, body));
+      },
       send(text) {
         if (closed) return;
         if (ws.bufferedAmount > opts.maxBackpressureBytes) {

@@ -8,6 +8,11 @@ export interface Socket {
   readonly ip: string;
   /** Queue a text frame: a string, or its UTF-8 bytes. */
   send(text: string | Uint8Array): void;
+  /**
+   * Queue the text frame `head + body + ']'` (a live EVENT: head is `["EVENT",<subId>,`, body the
+   * event's JSON): the transport builds it the cheapest way it can (src/live/frames.ts).
+   */
+  sendEventFrame(head: Uint8Array, body: Uint8Array): void;
   /** Bytes queued and not yet written to the network. */
   bufferedAmount(): number;
   /** Close gracefully with a code and reason. */

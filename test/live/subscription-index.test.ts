@@ -77,3 +77,47 @@ test('fanOut delivers once per subscription even when several filters match, and
   assert.equal(index.fanOut(e!, 'RAW'), 2);
   assert.deepEqual(got.sort(), ['closer', 'multi RAW']);
 });
+
+test('every condition besides the one a filter is filed under still applies (compiled checks)', () => {
+  const notes = generateNotes(200, 11);
+  const git = generateNip34({ repos: 3, events: 120, serviceHost: 'git.example', seed: 11 });
+  const events = [...notes, ...git];
+  const e = notes[5]!;
+  const other = notes.find((x) => x.pubkey !== e.pubkey)!;
+  const withP = events.find((x) => x.tags.some((t) => t[0] === 'p' && t[1] !== undefined))!;
+  const p = withP.tags.find((t) => t[0] === 'p')![1]!;
+  const withA = git.find((x) => x.tags.some((t) => t[0] === 'a'))!;
+  const a = withA.tags.find((t) => t[0] === 'a')![1]!;
+  const filters: Filter[] = [
+    // filed under the id: authors, kinds, since and until must still be checked
+    { ids: [e.id, other.id], authors: [e.pubkey] },
+    { ids: [e.id], kinds: [e.kind + 1] },
+    { ids: [e.id], since: e.created_at + 1 },
+    { ids: [e.id], until: e.created_at - 1 },
+    { ids: [e.id], until: e.created_at, since: e.created_at },
+    // filed under the author: ids, kinds and tags still checked
+    { authors: [e.pubkey, other.pubkey], ids: [other.id] },
+    { authors: [withP.pubkey], '#p': [p], kinds: [withP.kind] },
+    { authors: [withP.pubkey], '#p': ['0'.repeat(64)] },
+    // filed under one tag (the shorter list): the other tag and the kinds still checked
+    { '#p': [p], '#e': ['f'.repeat(64), 'e'.repeat(64)] },
+    { '#a': [a], kinds: [withA.kind] },
+    { '#a': [a, 'x'], '#p': [withA.pubkey], kinds: [withA.kind, 1] },
+    // filed under the kinds: authors absent, tags and ids checked
+    { kinds: [1], '#t': ['nostr'] },
+    { kinds: [e.kind], ids: [e.id, other.id] },
+    { since: e.created_at, until: e.created_at + 1000 },
+    { ids: [] },
+  ];
+  const index = new SubscriptionIndex();
+  const subs: LiveSubscription[] = filters.map((f) => ({ filters: [f], deliver: () => {} }));
+  for (const s of subs) index.add(s);
+  let total = 0;
+  for (const ev of events) {
+    const want = new Set(subs.filter((s) => matchFilters(s.filters, ev)));
+    const got = index.match(ev);
+    assert.deepEqual(new Set(got), want, `event ${ev.id}: got ${got.map((s) => JSON.stringify(s.filters)).join(' ')}`);
+    total += got.length;
+  }
+  assert.ok(total > 0, 'some filters match');
+});
