@@ -24,7 +24,7 @@ after(async () => {
   for (const r of relays.reverse()) await r.destroy().catch(() => undefined);
 });
 
-test('mesh: six pushes alternating between X and Y converge both repositories on both servers, and both relays serve the same events', async () => {
+test('mesh: six pushes alternating between X and Y converge both repositories on both servers, and both relays serve the same events', { timeout: 300_000 }, async () => {
   const clock = new ManualClock();
   const start = () =>
     startGitRelay({ sync: { enabled: true }, git: { syncEnabled: true, syncUserEventDelaySeconds: USER_DELAY_S, syncSyncedEventDelaySeconds: 1 } }, { clock });

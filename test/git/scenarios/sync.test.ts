@@ -32,6 +32,8 @@ const owner = keypair('gsync-owner');
 const contributor = keypair('gsync-contributor');
 const SEC = 1000;
 const MIN = 60 * SEC;
+/** a hang (a fetch never killed, an engine never idle) fails the test instead of the CI job */
+const LIMIT = 180_000;
 
 const push = (work: string, remote: string, ...refspecs: string[]) => git(['push', '--porcelain', remote, ...refspecs], { cwd: work });
 
@@ -69,7 +71,7 @@ describe('28 and 30: Y learns from X by Nostr sync and hunts X', () => {
   let work = '';
   let main = '';
 
-  test('28: Y syncs the state from X, hunts X and serves the same refs, HEAD and state within seconds', async () => {
+  test('28: Y syncs the state from X, hunts X and serves the same refs, HEAD and state within seconds', { timeout: LIMIT }, async () => {
     x = await startGitRelay();
     y = await startGitRelay({ sync: { enabled: true }, git: { syncEnabled: true, syncSyncedEventDelaySeconds: 0 } });
     relays.push(x, y);
@@ -79,11 +81,9 @@ describe('28 and 30: Y learns from X by Nostr sync and hunts X', () => {
     // the client announces to every relay it lists (ngit does); Y holds it, empty, in purgatory
     // and learns the state from X by Nostr sync (the announcement's relays name X)
     assert.match((await publishTo([y], setup.ann))[0]!, /^purgatory/);
-    const t0 = Date.now();
     await waitFor(async () => sameServed(await servedLocally(y, owner, d), setup.onX), 15_000, 'Y aligned with X');
     assert.deepEqual(await served(y.repoUrl(owner, d)), setup.onX, 'Y serves what X serves');
     await waitFor(async () => (await reqIds(y, { ids: [setup.st.id] })).length === 1, 5_000, 'the state served by Y');
-    const took = Date.now() - t0;
     assert.deepEqual(await reqIds(y, { kinds: [30617], '#d': [d] }), [setup.ann.id], 'the announcement released on Y');
     await gitSync(y).idle();
     const st = gitSync(y).status();
@@ -95,10 +95,9 @@ describe('28 and 30: Y learns from X by Nostr sync and hunts X', () => {
     assert.ok(remote !== undefined && remote.lastOkAt !== undefined, `X's URL is a healthy remote: ${JSON.stringify(st.remotes)}`);
     assert.equal(remoteOf(y, hostOf(y)), undefined, 'Y never fetches from itself');
     assert.deepEqual(scratchLeft(y), []);
-    assert.ok(took < 15_000, `within seconds (${took} ms)`);
   });
 
-  test('30: a PR whose tip lives only on X reaches Y by Nostr sync; Y fetches it into refs/nostr/<id> and serves the PR', async () => {
+  test('30: a PR whose tip lives only on X reaches Y by Nostr sync; Y fetches it into refs/nostr/<id> and serves the PR', { timeout: LIMIT }, async () => {
     assert.ok(work !== '', 'needs scenario 28');
     await gitOk(['checkout', '-q', '-b', 'feature', main], { cwd: work });
     const tip = await commitFile(work, 'feature.txt', 'a feature\n');
@@ -127,7 +126,7 @@ describe('28 and 30: Y learns from X by Nostr sync and hunts X', () => {
   });
 });
 
-test('29: X down → Y backs off; X up → Y succeeds; a ref and its objects lost on Y come back with the hourly sweep', async () => {
+test('29: X down → Y backs off; X up → Y succeeds; a ref and its objects lost on Y come back with the hourly sweep', { timeout: LIMIT }, async () => {
   const clock = new ManualClock();
   // X restarts on its port: the ws transport (uWS cannot listen again on a port in the same process
   // while a client's connection to it lingers, test/sync/scenarios/reconnect.test.ts)
@@ -213,7 +212,7 @@ async function stallServer(): Promise<{ port: number; requests: () => number; cl
   };
 }
 
-test('31: hostile clone URLs fetch nothing, leave no scratch, keep the repository unchanged and are backed off', async () => {
+test('31: hostile clone URLs fetch nothing, leave no scratch, keep the repository unchanged and are backed off', { timeout: LIMIT }, async () => {
   const clockY = new ManualClock();
   const clockZ = new ManualClock();
   const stall = await stallServer();
