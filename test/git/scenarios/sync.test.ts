@@ -81,9 +81,9 @@ describe('28 and 30: Y learns from X by Nostr sync and hunts X', () => {
     // the client announces to every relay it lists (ngit does); Y holds it, empty, in purgatory
     // and learns the state from X by Nostr sync (the announcement's relays name X)
     assert.match((await publishTo([y], setup.ann))[0]!, /^purgatory/);
-    await waitFor(async () => sameServed(await servedLocally(y, owner, d), setup.onX), 15_000, 'Y aligned with X');
+    await waitFor(async () => sameServed(await servedLocally(y, owner, d), setup.onX), 30_000, 'Y aligned with X');
     assert.deepEqual(await served(y.repoUrl(owner, d)), setup.onX, 'Y serves what X serves');
-    await waitFor(async () => (await reqIds(y, { ids: [setup.st.id] })).length === 1, 5_000, 'the state served by Y');
+    await waitFor(async () => (await reqIds(y, { ids: [setup.st.id] })).length === 1, 10_000, 'the state served by Y');
     assert.deepEqual(await reqIds(y, { kinds: [30617], '#d': [d] }), [setup.ann.id], 'the announcement released on Y');
     await gitSync(y).idle();
     const st = gitSync(y).status();
@@ -111,7 +111,7 @@ describe('28 and 30: Y learns from X by Nostr sync and hunts X', () => {
     const msg = (await publishTo([x], pr))[0]!;
     assert.doesNotMatch(msg, /purgatory/, 'X holds the tip: the PR is stored at once');
 
-    await waitFor(async () => (await reqIds(y, { ids: [pr.id] })).length === 1, 15_000, 'the PR served by Y');
+    await waitFor(async () => (await reqIds(y, { ids: [pr.id] })).length === 1, 30_000, 'the PR served by Y');
     const onY = await served(y.repoUrl(owner, d));
     assert.equal(onY.refs[`refs/nostr/${pr.id}`], tip);
     assert.deepEqual(onY, await served(x.repoUrl(owner, d)), 'Y serves what X serves');
@@ -142,7 +142,7 @@ test('29: X down → Y backs off; X up → Y succeeds; a ref and its objects los
 
   // Y learns the state from X; its first hunt is due 1 s of injected time later
   await publishTo([y], ann);
-  await waitFor(() => y.store.purgatory.get(st.id) !== undefined, 10_000, 'the state synced into purgatory on Y');
+  await waitFor(() => y.store.purgatory.get(st.id) !== undefined, 30_000, 'the state synced into purgatory on Y');
   const { port, dataDir } = x;
   await x.close(); // X's git is down (connection refused)
   clock.advance(1 * SEC);
