@@ -64,6 +64,8 @@ export class GitSyncEngine implements GitSync {
   private readonly tasks = new Map<string, Task>();
   private readonly queue: Task[] = [];
   private running = 0;
+  /** sweeps listing the hosted repositories now (idle() waits for them) */
+  private listing = 0;
   /** identifiers with a check running */
   private readonly busyD = new Set<string>();
   private readonly idleWaiters: Array<() => void> = [];
@@ -159,27 +161,34 @@ export class GitSyncEngine implements GitSync {
     this.nextSweepAt = t0 + interval;
     this.cycleTimer = this.d.clock.setTimeout(() => void this.cycle(), interval);
     let list: RepoId[] = [];
+    // the listing counts as work in progress: idle() does not resolve between a sweep's start and its checks
+    this.listing++;
     try {
       list = await this.hostedRepos();
     } catch (e) {
       this.d.log.error({ err: e }, 'git sync sweep: listing repositories failed');
+    } finally {
+      this.listing--;
     }
-    if (this.closed) return;
+    if (this.closed) return this.pump();
     this.sweepQueue = list.map((r) => ({ at: t0 + Math.floor(this.random() * interval), r })).sort((a, b) => a.at - b.at);
     this.armSweep();
+    this.pump();
   }
 
   private armSweep(): void {
     this.sweepTimer?.cancel();
     this.sweepTimer = undefined;
+    if (this.closed) return;
+    // checks already due start now (not through a 0 ms timer, which an injected clock fires late)
+    const now = this.d.clock.now();
+    while (this.sweepQueue.length > 0 && this.sweepQueue[0]!.at <= now) void this.request(this.task(this.sweepQueue.shift()!.r));
     const next = this.sweepQueue[0];
-    if (next === undefined || this.closed) return;
+    if (next === undefined) return;
     this.sweepTimer = this.d.clock.setTimeout(() => {
       this.sweepTimer = undefined;
-      const now = this.d.clock.now();
-      while (this.sweepQueue.length > 0 && this.sweepQueue[0]!.at <= now) void this.request(this.task(this.sweepQueue.shift()!.r));
       this.armSweep();
-    }, next.at - this.d.clock.now());
+    }, next.at - now);
   }
 
   /** Hosted repositories that take new data (read-write and archived; retired ones are only served). */
@@ -213,7 +222,7 @@ export class GitSyncEngine implements GitSync {
   }
 
   idle(): Promise<void> {
-    if (this.queue.length === 0 && this.running === 0) return Promise.resolve();
+    if (this.queue.length === 0 && this.running === 0 && this.listing === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -300,7 +309,7 @@ export class GitSyncEngine implements GitSync {
         })
         .finally(() => this.pump());
     }
-    if (this.queue.length === 0 && this.running === 0) for (const w of this.idleWaiters.splice(0)) w();
+    if (this.queue.length === 0 && this.running === 0 && this.listing === 0) for (const w of this.idleWaiters.splice(0)) w();
   }
 
   private async run(t: Task): Promise<CheckOutcome> {
