@@ -39,7 +39,7 @@ export interface GateDeps {
   log: Logger;
   /** record (a time) or clear (undefined) that R stopped being hosted: it is served read-only for a while */
   retire(r: RepoId, at: number | undefined): Promise<void>;
-  /** an event entered purgatory: schedule a hunt for its data (GRASP-02 git sync) */
+  /** a state or PR entered purgatory (held): schedule a hunt for its data (GRASP-02 git sync) */
   hunt?(event: NostrEvent, origin: Origin): void;
 }
 
@@ -62,6 +62,15 @@ export class GitGate {
       default:
         return STORE;
     }
+  }
+
+  /**
+   * An event entered purgatory (ingest calls this after the insert): a state or PR waiting for
+   * objects gets its hunt now, so the hunt's first check always finds it there to release.
+   */
+  held(entry: { event: NostrEvent; origin: Origin }): void {
+    const k = entry.event.kind;
+    if (k === KIND_REPO_STATE || k === KIND_PR || k === KIND_PR_UPDATE) this.deps.hunt?.(entry.event, entry.origin);
   }
 
   /** Purgatory entries removed by a deletion: their announcements' repositories go to trash. */
@@ -160,8 +169,7 @@ export class GitGate {
       return { action: 'store', after: () => this.bounded(this.alignAll(source, st, origin)) };
     }
     for (const h of governed) if (h.inPurgatory) await purgatory.extend(h.announcement.id, now() + purgatoryMs);
-    this.deps.hunt?.(ev, origin);
-    return this.purgatory();
+    return this.purgatory(); // the hunt starts once it is in purgatory (held)
   }
 
   /** A hosted repository holding every one of `oids`, if any. */
@@ -206,8 +214,7 @@ export class GitGate {
     }
     const source = await this.holder(targets, [tip]);
     if (source === undefined) {
-      this.deps.hunt?.(ev, origin);
-      return this.purgatory();
+      return this.purgatory(); // the hunt starts once it is in purgatory (held)
     }
     return {
       action: 'store',

@@ -24,7 +24,7 @@ import type { GitSync, GitSyncStatus, RemoteFetcher, ResyncProgress } from './ty
 export const HUNT_BACKOFF_MS = [20_000, 40_000, 80_000, 120_000] as const;
 /** How long close() waits for running checks (real time: a shutdown bound, not scheduling). */
 const CLOSE_GRACE_MS = 5_000;
-/** A hunted event not yet in purgatory (the gate calls hunt before the insert) counts for this long. */
+/** A hunted event counts as wanted for this long even if purgatory no longer lists it (released or expired meanwhile). */
 const PENDING_MS = 60_000;
 
 export interface GitSyncDeps {
