@@ -1,4 +1,4 @@
-// `npm run bench`: runs the ingest, query, fan-out and memory benches (then negentropy, store, sync and git when
+// `npm run bench`: runs the ingest, query, fan-out and memory benches (then negentropy, store, sync, git and git-sync when
 // their compiled files exist), each in a child process for a clean heap, collects their JSON and
 // prints one markdown table of figures, same-run baselines and ratios, with the command.
 // `--transports uws,ws [--rounds N]` runs each bench once per transport per round, back to back,
@@ -18,7 +18,7 @@ import { isBenchResult, parseResults, progress, type BenchResult, type BenchRow 
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const OWN = ['ingest', 'query', 'fanout', 'memory'];
-const OTHERS = ['negentropy', 'nip77-relay', 'store', 'sync', 'git'];
+const OTHERS = ['negentropy', 'nip77-relay', 'store', 'sync', 'git', 'git-sync'];
 /** only when named in --only */
 const ON_REQUEST = ['reliability'];
 
