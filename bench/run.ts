@@ -176,8 +176,9 @@ async function main(): Promise<void> {
   const only = args.str('only', '');
   const out = args.str('out', '');
   // per bench unless --timeout-min says otherwise: git generates, pushes and clones ~400 MB of
-  // packs (about 20 min on a loaded 2-core machine)
-  const timeoutMinOf = (b: string): number => args.num('timeout-min', b === 'git' ? 60 : 20);
+  // packs (about 20 min on a loaded 2-core machine); git-sync generates, pushes and mirrors 200
+  // repositories three times (about 20 min there too)
+  const timeoutMinOf = (b: string): number => args.num('timeout-min', b === 'git' || b === 'git-sync' ? 60 : 20);
   const transports = args.str('transports', '').split(',').filter((t) => t !== '');
   const rounds = args.num('rounds', 1);
   if (transports.length !== 0 && transports.length !== 2) throw new Error('--transports expects two transports, e.g. uws,ws');

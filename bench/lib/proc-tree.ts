@@ -1,5 +1,5 @@
-// Peak memory of a process and of the processes it started (Linux /proc): a sampler of VmRSS over
-// a process tree (the root, and the sum of its descendants: the git children of a relay), and
+// Peak memory of a process and of the processes it started (Linux /proc): a sampler over a process
+// tree (the root's VmRSS, and the sum of its descendants' PSS: the git children of a relay), and
 // GNU time's "maximum resident set size" of one command (the largest process of its tree, exact,
 // from wait4). Elsewhere both report 0 and say so.
 import { spawn } from 'node:child_process';
@@ -12,6 +12,15 @@ function rssOf(pid: number): number {
     return Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * KB;
   } catch {
     return 0; // gone, or not Linux
+  }
+}
+
+/** Proportional set size (shared pages split between the processes sharing them), bytes. */
+function pssOf(pid: number): number {
+  try {
+    return Number(/^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0) * KB;
+  } catch {
+    return 0; // gone, no smaps_rollup (Linux < 4.14), or not Linux
   }
 }
 
@@ -43,16 +52,19 @@ export function descendants(pid: number): number[] {
 export interface TreePeak {
   /** peak VmRSS of the root process, bytes */
   root: number;
-  /** peak of the sum of its descendants' VmRSS at one sample, bytes */
+  /**
+   * peak of the sum of its descendants' PSS at one sample, bytes (PSS, not RSS: git processes share
+   * their binary and libraries, which a sum of RSS would count once per process)
+   */
   children: number;
-  /** peak of root + descendants at one sample, bytes */
+  /** peak of root VmRSS + descendants' PSS at one sample, bytes */
   total: number;
   /** samples taken */
   samples: number;
 }
 
 /**
- * Samples VmRSS of `pid` and of its descendants every `everyMs` until stop(). Short-lived children
+ * Samples VmRSS of `pid` and PSS of its descendants every `everyMs` until stop(). Short-lived children
  * (a git process of 30 ms) can fall between samples: the children's figure is a lower bound.
  */
 export function treeSampler(pid: number, everyMs = 50): { stop(): TreePeak } {
@@ -60,7 +72,7 @@ export function treeSampler(pid: number, everyMs = 50): { stop(): TreePeak } {
   const read = (): void => {
     const root = rssOf(pid);
     let children = 0;
-    for (const c of descendants(pid)) children += rssOf(c);
+    for (const c of descendants(pid)) children += pssOf(c);
     peak.root = Math.max(peak.root, root);
     peak.children = Math.max(peak.children, children);
     peak.total = Math.max(peak.total, root + children);
