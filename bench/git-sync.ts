@@ -26,8 +26,6 @@ import { ratio, round } from './lib/stats.js';
 const MB = 1024 * 1024;
 /** Y's service host: in every announcement, never resolved (git sync skips URLs naming its own service). */
 const Y_HOST = 'git-y.bench.example';
-/** Y made no progress (stored states) for this long: it is not converging. */
-const STALL_MS = 120_000;
 
 const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1] ?? 0;
 const mbOf = (bytes: number): number => round(bytes / MB, 1);
@@ -99,8 +97,8 @@ interface Mirrored {
   tree: TreePeak;
 }
 
-/** Start Y and wait until it has released (so aligned) every state; the clock runs from the spawn. */
-async function mirrorWithY(y: () => Promise<RelayProc>, n: number, timeoutS: number): Promise<{ proc: RelayProc; result: Mirrored }> {
+/** Start Y and wait until it has released (so aligned) every state, or made no progress for `stallMs`; the clock runs from the spawn. */
+async function mirrorWithY(y: () => Promise<RelayProc>, n: number, timeoutS: number, stallMs: number): Promise<{ proc: RelayProc; result: Mirrored }> {
   const t0 = performance.now();
   const proc = await y();
   const readySeconds = (performance.now() - t0) / 1000;
@@ -124,7 +122,7 @@ async function mirrorWithY(y: () => Promise<RelayProc>, n: number, timeoutS: num
       converged = true;
       break;
     }
-    if (now - lastChange > STALL_MS || (now - t0) / 1000 > timeoutS) break;
+    if (now - lastChange > stallMs || (now - t0) / 1000 > timeoutS) break;
     if (now - lastLog > 5000) {
       lastLog = now;
       const f = last.sync?.fetches;
@@ -187,6 +185,8 @@ async function main(): Promise<BenchResult> {
   const sweeps = args.num('sweeps', 3, 2);
   const rssSample = args.num('rss-sample', 20, 5);
   const timeoutS = args.num('timeout', 900, 300);
+  // no new aligned repository for this long: Y is stuck (hunts retry every 2 min at most)
+  const stallS = args.num('stall-seconds', 150, 60);
   const setupWidth = 4;
 
   const root = mkdtempSync(join(tmpdir(), 'grasp-bench-git-sync-'));
@@ -257,6 +257,7 @@ async function main(): Promise<BenchResult> {
         }),
       n,
       timeoutS,
+      stallS * 1000,
     );
     y = m.proc;
     const mir = m.result;
@@ -304,26 +305,28 @@ async function main(): Promise<BenchResult> {
     const baseS = (base1 + base2) / 2000;
 
     // ---- rows ----
+    // not converged: the time the last repository that did align took (the wait for more is not counted)
+    const mirS = mir.converged ? mir.seconds : mir.lastProgressSeconds;
     const s = mir.last.sync;
     const config = `git.syncConcurrency ${syncConcurrency}, syncPerHostConcurrency ${perHostConcurrency}, syncPerHostPerMinute ${perHostPerMinute}`;
     rows.push({
-      metric: `Y mirrors ${n} repositories of X (${mbOf(xRepoBytes)} MB): time until every one is aligned`,
-      value: round(mir.seconds, 2),
+      metric: `Y mirrors ${n} repositories of X (${mbOf(xRepoBytes)} MB): time until ${mir.converged ? 'every one is' : `${mir.last.stored.states} of them were (the others only after a sweep)`} aligned`,
+      value: round(mirS, 2),
       unit: 's',
       baseline: round(baseS, 2),
       baselineName: `git clone --mirror of the ${n} from X one after another (${round(base1 / 1000, 2)} s before Y, ${round(base2 / 1000, 2)} s after; mean)`,
-      ratio: ratio(mir.seconds, baseS),
+      ratio: ratio(mirS, baseS),
       goal: 1,
       lowerIsBetter: true,
       note:
-        `${mir.converged ? 'all states released on Y' : `NOT converged: ${mir.last.stored.states}/${n} aligned, the last at ${round(mir.lastProgressSeconds, 2)} s, then no progress for ${STALL_MS / 1000} s${healedBySweep ? `; ${healedBySweep.aligned}/${n} after one sweep (${healedBySweep.ms} ms, ${healedBySweep.fetched ? `it FETCHED: ${healedBySweep.fetches}` : 'no fetch'})` : ''}`}; git ls-remote on Y: ${check.ok}/${n} correct; ` +
+        `${mir.converged ? 'all states released on Y' : `NOT converged: ${mir.last.stored.states}/${n} aligned, the last at ${round(mir.lastProgressSeconds, 2)} s, then no progress for ${stallS} s${healedBySweep ? `; ${healedBySweep.aligned}/${n} after one sweep (${healedBySweep.ms} ms, ${healedBySweep.fetched ? `it FETCHED: ${healedBySweep.fetches}` : 'no fetch'})` : ''}`}; git ls-remote on Y: ${check.ok}/${n} correct; ` +
         `from Y's spawn (listening at ${round(mir.readySeconds, 2)} s), Nostr sync of the ${2 * n} events included (all held at ${mir.nostrSeconds !== undefined ? `${round(mir.nostrSeconds, 2)} s` : '—'}); ` +
         `fetches ${fetchesOf(s)}; ${config} (defaults 4/2/30: 30 per minute from one host would need ≥ ${round(n / 30, 1)} min for ${n})`,
     });
-    if (mir.nostrSeconds !== undefined && mir.converged) {
-      const gitS = mir.seconds - mir.nostrSeconds;
+    if (mir.nostrSeconds !== undefined) {
+      const gitS = mirS - mir.nostrSeconds;
       rows.push({
-        metric: `… of which git: from every event held on Y to every repository aligned`,
+        metric: `… of which git: from every event held on Y to the last repository aligned`,
         value: round(gitS, 2),
         unit: 's',
         baseline: round(baseS, 2),
