@@ -1,4 +1,4 @@
-// `npm run bench`: runs the ingest, query, fan-out and memory benches (then negentropy, store, sync and git when
+// `npm run bench`: runs the ingest, query, fan-out and memory benches (then negentropy, store, sync, git and git-sync when
 // their compiled files exist), each in a child process for a clean heap, collects their JSON and
 // prints one markdown table of figures, same-run baselines and ratios, with the command.
 // `--transports uws,ws [--rounds N]` runs each bench once per transport per round, back to back,
@@ -18,7 +18,7 @@ import { isBenchResult, parseResults, progress, type BenchResult, type BenchRow 
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const OWN = ['ingest', 'query', 'fanout', 'memory'];
-const OTHERS = ['negentropy', 'nip77-relay', 'store', 'sync', 'git'];
+const OTHERS = ['negentropy', 'nip77-relay', 'store', 'sync', 'git', 'git-sync'];
 /** only when named in --only */
 const ON_REQUEST = ['reliability'];
 
@@ -176,8 +176,9 @@ async function main(): Promise<void> {
   const only = args.str('only', '');
   const out = args.str('out', '');
   // per bench unless --timeout-min says otherwise: git generates, pushes and clones ~400 MB of
-  // packs (about 20 min on a loaded 2-core machine)
-  const timeoutMinOf = (b: string): number => args.num('timeout-min', b === 'git' ? 60 : 20);
+  // packs (about 20 min on a loaded 2-core machine); git-sync generates, pushes and mirrors 200
+  // repositories three times (about 20 min there too)
+  const timeoutMinOf = (b: string): number => args.num('timeout-min', b === 'git' || b === 'git-sync' ? 60 : 20);
   const transports = args.str('transports', '').split(',').filter((t) => t !== '');
   const rounds = args.num('rounds', 1);
   if (transports.length !== 0 && transports.length !== 2) throw new Error('--transports expects two transports, e.g. uws,ws');

@@ -1,6 +1,7 @@
 // Child-process host for a relay under benchmark (forked by relay-proc.ts): starts grasp-relay
 // with bench settings (ephemeral port, temp LMDB, limits lifted, sync off), loads events straight
-// through ingest.submit, samples RSS, and answers the parent's IPC commands until told to close.
+// through ingest.submit, samples RSS, reports and drives git sync (git-sync bench), and answers the
+// parent's IPC commands until told to close.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +11,7 @@ import { makeConfig, type Config } from '../../src/config/schema.js';
 import { silentLogger } from '../../src/log.js';
 import { startRelay, type RelayHandle } from '../../src/main.js';
 import { memorySplit, toMB } from '../../src/ops/memory.js';
+import type { GitSync, GitSyncStatus } from '../../src/git/sync/types.js';
 import type { NostrEvent } from '../../src/nostr/event.js';
 import { generateNotes } from '../generator.js';
 import { FanoutDriver, type FanoutRunResult } from './fanout-host.js';
@@ -59,6 +61,23 @@ export interface HostStats {
   clockMs: number;
 }
 
+/** The git half of the relay as the git-sync bench watches it (cheap: store counts, no git process). */
+export interface HostGit {
+  /** announcements (30617) and states (30618) stored, i.e. released from purgatory */
+  stored: { announcements: number; states: number };
+  /** events held in purgatory, by kind */
+  purgatory: Record<string, number>;
+  /** git sync's own view (undefined: git sync off or not in this build) */
+  sync?: GitSyncStatus;
+}
+
+/** One git sync sweep (GitSync.sweep) timed inside the relay process, with the status around it. */
+export interface HostGitSweep {
+  ms: number;
+  before: GitSyncStatus;
+  after: GitSyncStatus;
+}
+
 export type HostRequest =
   | { id: number; cmd: 'start'; overrides: HostConfigOverrides; dataDir?: string }
   | { id: number; cmd: 'load'; notes: number; seed: number; inFlight: number }
@@ -67,6 +86,8 @@ export type HostRequest =
   | { id: number; cmd: 'resetPeak' }
   | { id: number; cmd: 'fanoutPrepare'; events: string[]; bytes: boolean }
   | { id: number; cmd: 'fanoutRun'; mode: 'relay' | 'raw'; chunk: number }
+  | { id: number; cmd: 'git' }
+  | { id: number; cmd: 'gitSweep' }
   | { id: number; cmd: 'close' };
 
 export type HostReply = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: string };
@@ -101,6 +122,11 @@ const mb = (x: number): number => Math.round((x / MB) * 10) / 10;
 function rssSplit(): { rssAnonMB: number; rssFileMB: number } {
   const m = memorySplit();
   return { rssAnonMB: m.anon === undefined ? 0 : toMB(m.anon), rssFileMB: m.file === undefined ? 0 : toMB(m.file) };
+}
+
+/** The relay's git sync engine, when git.enabled and git.syncEnabled. */
+function gitSyncOf(r: RelayHandle): GitSync | undefined {
+  return (r.git as { sync?: GitSync } | undefined)?.sync;
 }
 
 let relay: RelayHandle | undefined;
@@ -210,6 +236,27 @@ async function handle(req: HostRequest): Promise<unknown> {
     case 'fanoutRun': {
       if (!fanout) throw new Error('fanoutPrepare first');
       const r: FanoutRunResult = await fanout.run(req.mode, req.chunk);
+      return r;
+    }
+    case 'git': {
+      if (!relay) throw new Error('relay not started');
+      const sync = gitSyncOf(relay);
+      const g: HostGit = {
+        stored: { announcements: relay.store.count([{ kinds: [30617] }]), states: relay.store.count([{ kinds: [30618] }]) },
+        purgatory: relay.store.purgatory.counts().byKind,
+        ...(sync !== undefined ? { sync: sync.status() } : {}),
+      };
+      return g;
+    }
+    case 'gitSweep': {
+      if (!relay) throw new Error('relay not started');
+      const sync = gitSyncOf(relay);
+      if (sync === undefined) throw new Error('git sync is off (git.syncEnabled) or not in this build');
+      const before = sync.status();
+      const t0 = performance.now();
+      await sync.sweep();
+      const ms = performance.now() - t0;
+      const r: HostGitSweep = { ms, before, after: sync.status() };
       return r;
     }
     case 'gc':

@@ -4,9 +4,9 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { FanoutRunResult } from './fanout-host.js';
-import type { HostConfigOverrides, HostLoaded, HostReply, HostRequest, HostStarted, HostStats } from './relay-host.js';
+import type { HostConfigOverrides, HostGit, HostGitSweep, HostLoaded, HostReply, HostRequest, HostStarted, HostStats } from './relay-host.js';
 
-export type { FanoutRunResult, HostConfigOverrides, HostLoaded, HostStarted, HostStats };
+export type { FanoutRunResult, HostConfigOverrides, HostGit, HostGitSweep, HostLoaded, HostStarted, HostStats };
 
 /** Distributes HostRequest over its union members so `id` can be left out. */
 type Without<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -25,6 +25,10 @@ export interface RelayProc {
   fanoutPrepare(events: string[], bytes: boolean): Promise<number>;
   /** fan-out bench: push them through the relay's live path or the raw send loop */
   fanoutRun(mode: 'relay' | 'raw', chunk: number): Promise<FanoutRunResult>;
+  /** the git half: stored announcements/states, purgatory, git sync status */
+  git(): Promise<HostGit>;
+  /** one git sync sweep, timed in the relay process */
+  gitSweep(): Promise<HostGitSweep>;
   /** close the relay (deleting a temp data dir) and wait for the process to exit */
   close(): Promise<void>;
   /** whether the host exited on its own (crashed) before close() */
@@ -89,6 +93,8 @@ export async function spawnRelay(overrides: HostConfigOverrides = {}, opts: { da
     gc: () => call<void>({ cmd: 'gc' }),
     fanoutPrepare: (events, bytes) => call<number>({ cmd: 'fanoutPrepare', events, bytes }),
     fanoutRun: (mode, chunk) => call<FanoutRunResult>({ cmd: 'fanoutRun', mode, chunk }),
+    git: () => call<HostGit>({ cmd: 'git' }),
+    gitSweep: () => call<HostGitSweep>({ cmd: 'gitSweep' }),
     crashed: () => exited && !closing,
     async close() {
       closing = true;

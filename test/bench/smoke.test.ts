@@ -1,6 +1,6 @@
-// Smoke test of the benches (bench/ingest, query, fanout, memory, git, reliability's flood, run):
-// each runs as a child process at tiny sizes and must print one JSON result with the expected rows
-// and same-run ratios, so the benches cannot rot between `npm run bench` runs. Figures are not
+// Smoke test of the benches (bench/ingest, query, fanout, memory, git, git-sync, reliability's flood,
+// run): each runs as a child process at tiny sizes and must print one JSON result with the expected
+// rows and same-run ratios, so the benches cannot rot between `npm run bench` runs. Figures are not
 // checked, only their shape (and, for the flood, that the per-IP limits held).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -139,6 +139,22 @@ test('reliability bench, flood: the per-IP EVENT rate and connection limits hold
   results.push(res);
 });
 
+test('git-sync bench: Y mirrors X by git sync vs git clone --mirror, RSS, the no-op sweep', { timeout: 300_000 }, async () => {
+  const res = await result('git-sync', ['--repos', '3', '--commits', '2', '--files', '4', '--sweeps', '1', '--rss-sample', '1', '--timeout', '180', '--stall-seconds', '30']);
+  const mirror = row(res, 'Y mirrors 3 repositories of X');
+  assert.equal(mirror.goal, 1);
+  assert.match(mirror.baselineName ?? '', /git clone --mirror/);
+  // every repository aligned by git sync, or (a state that entered purgatory after its data landed)
+  // by the one sweep the bench then runs
+  assert.match(mirror.note ?? '', /all states released on Y; git ls-remote on Y: 3\/3 correct|3\/3 after one sweep \([\d.]+ ms, no fetch\)/);
+  assert.ok(row(res, 'Y peak RSS while mirroring').value > 0);
+  row(res, "Y's git children");
+  const sweep = row(res, 'no-op sweep of 3 aligned repositories');
+  assert.ok(sweep.value > 0 && sweep.baseline !== undefined, JSON.stringify(sweep));
+  assert.match(sweep.note ?? '', /no fetch: fetch counters and objects imported unchanged/);
+  results.push(res);
+});
+
 test('run.ts renders one markdown table with every row and the command', () => {
   assert.ok(results.length > 0, 'needs the bench results above');
   const table = renderTable(
@@ -148,5 +164,5 @@ test('run.ts renders one markdown table with every row and the command', () => {
   assert.match(table, /Command: `npm run bench -- --quick`/);
   assert.match(table, /\| bench \| metric \| value \|/);
   const rows = results.reduce((a, r) => a + r.rows.length, 0);
-  assert.equal(table.split('\n').filter((l) => /^\| (ingest|query|fanout|memory|git|reliability) \|/.test(l)).length, rows);
+  assert.equal(table.split('\n').filter((l) => /^\| (ingest|query|fanout|memory|git|git-sync|reliability) \|/.test(l)).length, rows);
 });
