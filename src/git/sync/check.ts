@@ -10,6 +10,7 @@ import { dTag } from '../../nostr/event.js';
 import { KIND_ANNOUNCEMENT } from '../../policy/index.js';
 import type { FanOut } from '../release.js';
 import { prRepos } from '../release.js';
+import { readRefFiles } from '../ref-files.js';
 import { isNewer, KIND_PR, KIND_PR_UPDATE, KIND_REPO_STATE, parseState, prTip } from '../state.js';
 import { repoKey, type Oid, type RepoId } from '../types.js';
 import type { GitSyncDeps } from './engine.js';
@@ -171,13 +172,14 @@ async function gather(r: RepoId, d: CheckDeps): Promise<RepoFacts> {
     }
   }
   for (const s of store.querySync({ kinds: [KIND_PR, KIND_PR_UPDATE], '#a': [`${KIND_ANNOUNCEMENT}:${r.owner}:${r.d}`] }, MAX_PRS)) addPr(s.event, false);
-  const refs = await repos.refs(r);
+  // from the files when they are plain (no process: the hourly check of an aligned repository spawns nothing)
+  const refs = (await readRefFiles(repos.dirOf(r))) ?? (await repos.refs(r));
   return { refs, head: await readHead(d, r), authoritative, waiting, prs };
 }
 
 const purgatoryMs = (d: CheckDeps): number => d.config.purgatoryMinutes * 60_000;
 
-/** HEAD's branch from the HEAD file (no git process: a check of an aligned repository costs one for-each-ref). */
+/** HEAD's branch from the HEAD file (no git process). */
 async function readHead(d: CheckDeps, r: RepoId): Promise<string | undefined> {
   const text = await readFile(join(d.repos.dirOf(r), 'HEAD'), 'utf8').catch(() => '');
   const m = /^ref: (refs\/heads\/\S+)\s*$/.exec(text);

@@ -1,7 +1,7 @@
 // The git sync scheduler on a real relay (real git, real LMDB, injected clock, a loopback
 // fetcher): hunt delays (180 s client / 1 s synced), the 20 s → 2 min backoff until purgatory
 // expiry, the reset on a new event, global and per-host limits, the jittered hourly sweep that
-// restores a deleted ref at one for-each-ref per aligned repository, and local-first imports.
+// restores a deleted ref with no git process per aligned repository, and local-first imports.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
@@ -266,16 +266,13 @@ describe('the hourly sweep', () => {
     await sync.sweep();
     const ms = Number(process.hrtime.bigint() - t) / 1e6;
     const lines = readFileSync(log, 'utf8').split('\n').filter((l) => l !== '');
-    const forEachRef = lines.filter((l) => / for-each-ref /.test(l)).length;
-    const catFile = lines.filter((l) => / cat-file /.test(l)).length;
-    assert.equal(forEachRef, names.length, lines.join('\n'));
-    assert.equal(catFile, 0);
-    assert.equal(lines.length, names.length, 'nothing else');
+    // refs and HEAD are read from the repositories' files: an aligned repository spawns no git process
+    assert.equal(lines.length, 0, lines.join('\n'));
     // baseline in the same run: the same number of bare `for-each-ref` processes through the wrapper
     const b0 = process.hrtime.bigint();
     for (const d of names) await run(wrapper, [`--git-dir=${repos.dirOf({ owner: owner.pk, d })}`, 'for-each-ref']);
     const base = Number(process.hrtime.bigint() - b0) / 1e6;
-    console.log(`# sweep of ${names.length} aligned repositories: ${lines.length} git processes, ${ms.toFixed(1)} ms = ${(ms / base).toFixed(2)}x ${names.length} bare for-each-ref (${base.toFixed(1)} ms)`);
+    console.log(`# sweep of ${names.length} aligned repositories: ${ms.toFixed(1)} ms = ${(ms / base).toFixed(2)}x ${names.length} bare for-each-ref (${base.toFixed(1)} ms)`);
     assert.ok(sync.status().lastSweepAt !== undefined && sync.status().nextSweepAt! > clock.now());
   });
 
