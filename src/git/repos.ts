@@ -361,7 +361,8 @@ function shellQuote(s: string): string {
   return /^[A-Za-z0-9_./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-async function dirBytes(dir: string): Promise<number> {
+/** Bytes of the files under dir (0 when it is gone); git sync measures scratch repositories with it. */
+export async function dirBytes(dir: string): Promise<number> {
   let total = 0;
   let entries;
   try {

@@ -6,13 +6,12 @@
 // server that refuses fetch-by-id gets one fetch of its branches and tags into scratch-only refs.
 // The ids now present go to `land` (the caller imports them into R and releases); the scratch is
 // always deleted. Scheduling, backoff and health are the engine's (engine.ts, remotes.ts).
-import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { GitConfig } from '../../config/schema.js';
 import type { Logger } from '../../log.js';
 import { baseConfigArgs, gitEnv, runGit, spawnGit, type GitRuntime } from '../gitproc.js';
-import type { Repos } from '../repos.js';
+import { dirBytes, type Repos } from '../repos.js';
 import { isOid, repoKey, type Oid } from '../types.js';
 import { classifyGitFailure, oneLine } from './classify.js';
 import { checkRemoteUrl, curlResolveEntry, resolveRemote, showUrl, type LookupFn } from './guard.js';
@@ -49,23 +48,6 @@ const FALLBACK_REFSPECS = ['+refs/heads/*:refs/sync/heads/*', '+refs/tags/*:refs
 /** The first line of an error message, printable and short. */
 function firstLine(e: unknown): string {
   return oneLine((e instanceof Error ? e.message : String(e)).split(/\r?\n/)[0] ?? '');
-}
-
-/** Bytes under dir (0 when it is gone). */
-async function dirBytes(dir: string): Promise<number> {
-  let total = 0;
-  let entries;
-  try {
-    entries = await readdir(dir, { withFileTypes: true });
-  } catch {
-    return 0;
-  }
-  for (const e of entries) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) total += await dirBytes(p);
-    else if (e.isFile()) total += await lstat(p).then((s) => s.size, () => 0);
-  }
-  return total;
 }
 
 interface Attempt {
