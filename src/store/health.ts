@@ -2,7 +2,8 @@
 // every failed commit as "Commit failed" and carries the real error, e.g. EIO or ENOSPC, in a
 // separate `commitError` promise that would otherwise reject unhandled), decides whether storage
 // is full (no space left on the data directory's filesystem, or the LMDB map is full), and logs
-// one clear line when storage becomes full and one when writes succeed again. No write logic.
+// one clear line when storage becomes full and one when writes succeed again, and while the disk is
+// full decides whether a write is worth attempting at all. No write logic.
 import fs from 'node:fs';
 import type { Logger } from '../log.js';
 
@@ -12,6 +13,10 @@ const ENOSPC = 28;
 const EDQUOT = 122;
 const EIO = 5;
 const MDB_MAP_FULL = -30792;
+/** While the disk is full, writes are attempted again once this much more space is free... */
+const RESUME_GAIN_BYTES = 1024 * 1024;
+/** ...or, whatever statfs says (quotas, other filesystems), one write every this many ms. */
+const PROBE_EVERY_MS = 30_000;
 
 export type WriteFailure = 'full' | 'error';
 
@@ -56,18 +61,39 @@ export class StorageHealth {
   full = false;
   /** failed commits since start */
   failures = 0;
+  /** the disk (not the LMDB map) was full: free bytes then, and when a write was last attempted */
+  private diskFull: { free: number; attemptedAt: number } | undefined;
 
   constructor(
     private readonly dataDir: string,
     private readonly log: Logger,
+    /** milliseconds, for the probe interval */
+    private readonly now: () => number = Date.now,
+    private readonly free: (dir: string) => number = freeBytes,
   ) {}
+
+  /**
+   * Whether a write should be refused without attempting it: the disk was full and has not gained
+   * RESUME_GAIN_BYTES since, and no probe is due. Attempting anyway would let small writes trickle
+   * into the last free pages (and fail again) instead of refusing consistently until space is back.
+   */
+  refuseWrites(): boolean {
+    const d = this.diskFull;
+    if (d === undefined) return false;
+    const now = this.now();
+    if (this.free(this.dataDir) >= d.free + RESUME_GAIN_BYTES || now - d.attemptedAt >= PROBE_EVERY_MS) {
+      d.attemptedAt = now;
+      return false;
+    }
+    return true;
+  }
 
   /** A commit failed: find its cause, classify it, and log (once per episode when full). */
   async failed(err: unknown): Promise<WriteFailure> {
     this.failures++;
     const cause = await commitCause(err);
     const code = codeOf(cause);
-    const free = freeBytes(this.dataDir);
+    const free = this.free(this.dataDir);
     const full =
       code === ENOSPC ||
       code === 'ENOSPC' ||
@@ -76,6 +102,7 @@ export class StorageHealth {
       /MDB_MAP_FULL|No space left/i.test(String((cause as Error | null)?.message)) ||
       ((code === EIO || code === undefined) && free < LOW_SPACE_BYTES);
     if (full) {
+      this.diskFull = code === MDB_MAP_FULL ? undefined : { free, attemptedAt: this.now() };
       if (!this.full) {
         this.full = true;
         const why = code === MDB_MAP_FULL ? 'the LMDB map is full' : `no space left on its filesystem (${Math.floor(free / 1024)} KiB free)`;
@@ -94,6 +121,7 @@ export class StorageHealth {
   succeeded(): void {
     if (!this.full) return;
     this.full = false;
+    this.diskFull = undefined;
     this.log.info({ dataDir: this.dataDir }, 'storage writable again: writes resumed');
   }
 }

@@ -10,7 +10,7 @@ import type { InsertResult, NegentropyItems, Store, StoredEvent } from './types.
 import { openDbs, type Dbs } from './dbs.js';
 import { ExpiredIds } from './expiry.js';
 import { LmdbPurgatory } from './purgatory.js';
-import { Writer } from './writer.js';
+import { STORAGE_FULL, Writer } from './writer.js';
 import { quietLmdbCommitErrors, StorageHealth } from './health.js';
 import { ID_LEN, TS_LEN, addressKey, hexToBytes, isIndexableLetter, isHex64
 } from './keys.js';
@@ -42,7 +42,7 @@ class LmdbStore implements Store {
   ) {
     this.expired = new ExpiredIds(dbs.expiry, clock);
     this.purgatory = new LmdbPurgatory(dbs, () => clock.now());
-    const health = (this.health = new StorageHealth(dataDir, log));
+    const health = (this.health = new StorageHealth(dataDir, log, () => clock.now()));
     this.writer = new Writer(dbs, log, {
       now: () => this.expired.now(),
       committed: (events, seconds) => {
@@ -125,6 +125,8 @@ class LmdbStore implements Store {
   }
 
   insert(event: NostrEvent, raw: string): Promise<InsertResult> {
+    // the disk is full: refuse at once, unless it is a duplicate (which needs no write)
+    if (this.health.refuseWrites()) return Promise.resolve(this.has(event.id) ? { status: 'duplicate' } : STORAGE_FULL);
     return this.writer.insert(event, raw);
   }
 

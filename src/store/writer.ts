@@ -176,6 +176,9 @@ export interface WriterHooks {
 
 const ignore = (): void => {};
 
+/** What an insert resolves to when storage is full (disk or LMDB map). */
+export const STORAGE_FULL: InsertResult = Object.freeze({ status: 'rejected', reason: 'full', message: 'error: storage full' });
+
 export class Writer {
   private queue: Job[] = [];
   private running: Promise<void> | undefined;
@@ -273,7 +276,7 @@ export class Writer {
     }
     const settle = (failed: 'full' | 'error' | false): void => {
       const failure: InsertResult | undefined =
-        failed === 'full' ? { status: 'rejected', reason: 'full', message: 'error: storage full' } : failed === 'error' ? errorResult('error: could not save the event') : undefined;
+        failed === 'full' ? STORAGE_FULL : failed === 'error' ? errorResult('error: could not save the event') : undefined;
       jobs.forEach((job, i) => {
         const r = results[i]!;
         if (job.type === 'insert') {

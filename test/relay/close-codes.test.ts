@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import WebSocket from 'ws';
 import { uwsPayloadLength } from '../../src/relay/transport-uws.js';
-import { startTestRelay } from '../helpers/relay.js';
+import { skipWithoutUws, startTestRelay } from '../helpers/relay.js';
 
 function firstAnswer(url: string, data: string | Buffer): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -26,7 +26,7 @@ function firstAnswer(url: string, data: string | Buffer): Promise<string> {
 }
 
 for (const transport of ['ws', 'uws'] as const) {
-  test(`${transport}: oversized frames close with 1009, invalid UTF-8 with 1007, each with a reason`, async (t) => {
+  test(`${transport}: oversized frames close with 1009, invalid UTF-8 with 1007, each with a reason`, { skip: skipWithoutUws(transport) }, async (t) => {
     const relay = await startTestRelay({ server: { transport }, limits: { maxMessageBytes: 2048 } });
     try {
       await t.test('over maxMessageBytes, under the transport limit: NOTICE, connection open', async () => {
