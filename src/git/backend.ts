@@ -3,8 +3,9 @@
 // options and a clean environment; request bodies are decoded (gzip) and piped in, git's output
 // piped out, both with backpressure; pushes are parsed, authorised and answered (report-status)
 // before git runs. Admission (process slots, per-IP) is in backend-limits.ts, one request's
-// lifetime (timers, child, slot, early answers) in exchange.ts. The router resolves
-// the URL to a repository directory before calling in here.
+// lifetime (timers, child, slot, early answers) in exchange.ts, running and streaming one git
+// child in serve-process.ts, the relay's own report-status answers in push-answer.ts. The router
+// resolves the URL to a repository directory before calling in here.
 import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import { systemClock, type Clock } from '../clock.js';
@@ -12,9 +13,11 @@ import type { GitConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { StreamRequest, StreamResponse } from '../relay/transport.js';
 import { ProcessSlots, PerIpLimit } from './backend-limits.js';
-import { baseConfigArgs, gitEnv, spawnGit, type GitRuntime } from './gitproc.js';
-import { Exchange, NO_CACHE, REPORT_KEEP, TEXT } from './exchange.js';
-import { CommandSectionReader, FLUSH, pkt, PktError, reportStatus, unpackStatus, type CommandSection } from './pktline.js';
+import type { GitRuntime } from './gitproc.js';
+import { runService, type ServedGit, type Service } from './serve-process.js';
+import { Exchange, NO_CACHE, TEXT } from './exchange.js';
+import { okAnswer, refusalAnswer, wantsReport, type Refusal } from './push-answer.js';
+import { CommandSectionReader, FLUSH, pkt, PktError, unpackStatus, type CommandSection } from './pktline.js';
 
 export type { CommandSection } from './pktline.js';
 
@@ -31,7 +34,6 @@ export interface PushHooks {
   readOnly?: string;
 }
 
-type Service = 'upload-pack' | 'receive-pack';
 /** stats key prefix: the two POST services and the advertisement */
 export type GitRequestKind = Service | 'info-refs';
 type Kind = GitRequestKind;
@@ -40,9 +42,6 @@ type Kind = GitRequestKind;
 export type RequestDoneListener = (kind: Kind, outcome: string, seconds: number, bytesIn: number, bytesOut: number) => void;
 
 /** The `ng` reason of a command the decision did not name. */
-const NOT_APPLIED = 'not applied: another ref in this push was refused';
-
-const wantsReport = (s: CommandSection): boolean => s.capabilities.includes('report-status') || s.capabilities.includes('report-status-v2');
 
 export class GitBackend {
   private readonly rt: GitRuntime;
@@ -50,6 +49,7 @@ export class GitBackend {
   private readonly log: Logger;
   private readonly clock: Clock;
   private readonly slots: ProcessSlots;
+  private readonly served: ServedGit;
   private readonly perIp: PerIpLimit;
   private readonly live = new Set<Exchange>();
   private readonly requests: Record<string, number> = {};
@@ -65,6 +65,7 @@ export class GitBackend {
     this.log = opts.log;
     this.clock = opts.clock ?? systemClock;
     this.slots = new ProcessSlots(this.cfg.maxProcesses, this.cfg.maxQueued, this.cfg.queueWaitSeconds * 1000, this.clock);
+    this.served = { rt: this.rt, cfg: this.cfg, log: this.log, slots: this.slots };
     this.perIp = new PerIpLimit(this.cfg.maxRequestsPerIp);
   }
 
@@ -94,7 +95,7 @@ export class GitBackend {
       pending = undefined;
       return out;
     };
-    void this.run(ex, svc, [`${svc}`, '--stateless-rpc', '--advertise-refs', ...(svc === 'upload-pack' ? ['--strict'] : []), repoDir], repoDir, {
+    void runService(this.served, ex, svc, [`${svc}`, '--stateless-rpc', '--advertise-refs', ...(svc === 'upload-pack' ? ['--strict'] : []), repoDir], repoDir, {
       contentType: headers['content-type'],
       headers,
       first,
@@ -106,7 +107,7 @@ export class GitBackend {
     const ex = this.begin('upload-pack', req, res);
     if (!ex || !this.openBody(ex, 'upload-pack', this.cfg.maxRequestBytes)) return;
     ex.onOverLimit = () => ex.failAndClose(413, `request body over ${this.cfg.maxRequestBytes} bytes`, 'too_large');
-    void this.run(ex, 'upload-pack', ['upload-pack', '--stateless-rpc', '--strict', repoDir], repoDir, { feedBody: true });
+    void runService(this.served, ex, 'upload-pack', ['upload-pack', '--stateless-rpc', '--strict', repoDir], repoDir, { feedBody: true });
   }
 
   /** POST .../git-receive-pack */
@@ -248,7 +249,7 @@ export class GitBackend {
     const args = ['receive-pack', '--stateless-rpc', repoDir];
     if (section.commands.length === 0) {
       // the `0000` probe (or an empty push): git answers it, nothing to decide
-      await this.run(ex, 'receive-pack', args, repoDir, { feedBody: true, stdinFirst: replay });
+      await runService(this.served, ex, 'receive-pack', args, repoDir, { feedBody: true, stdinFirst: replay });
       return;
     }
     // past the limit while git runs: git is stopped, the client told (report-status) and cut off
@@ -256,11 +257,11 @@ export class GitBackend {
       ex.git?.kill();
       const why = `push over ${this.cfg.maxPushBytes} bytes`;
       if (ex.headSent || !wantsReport(section)) return ex.failAndClose(413, why, 'too_large');
-      this.refusalAnswer(ex, section, { reasons: new Map(), summary: why }, `error: ${why}`);
+      refusalAnswer(ex, section, { reasons: new Map(), summary: why }, `error: ${why}`);
       ex.finish('too_large');
       setImmediate(() => ex.destroyBody());
     };
-    const refusal = await hooks.withLock(async (): Promise<{ reasons: Map<string, string>; summary: string } | undefined> => {
+    const refusal = await hooks.withLock(async (): Promise<Refusal | undefined> => {
       if (ex.finished) return undefined;
       ex.touch();
       if (hooks.readOnly !== undefined) {
@@ -275,7 +276,7 @@ export class GitBackend {
         return undefined;
       }
       ex.touch();
-      await this.run(ex, 'receive-pack', args, repoDir, {
+      await runService(this.served, ex, 'receive-pack', args, repoDir, {
         feedBody: true,
         stdinFirst: replay,
         // receive-pack exits 0 after an `unpack` failure too (e.g. receive.maxInputSize): nothing applied, nothing to do
@@ -295,7 +296,7 @@ export class GitBackend {
   }
 
   /** Drain the body (bounded), then answer report-status with an `ng` per command. */
-  private refuse(ex: Exchange, section: CommandSection, refusal: { reasons: Map<string, string>; summary: string }): void {
+  private refuse(ex: Exchange, section: CommandSection, refusal: Refusal): void {
     this.refused.push = (this.refused.push ?? 0) + 1;
     this.answerWithoutGit(ex, section, refusal, 'refused');
   }
@@ -304,11 +305,11 @@ export class GitBackend {
    * Drain the body (bounded), then answer report-status without running git: `ng` with the
    * reasons when refused, `ok` for every command when the push changes nothing.
    */
-  private answerWithoutGit(ex: Exchange, section: CommandSection, refusal: { reasons: Map<string, string>; summary: string }, outcome: 'refused' | 'ok'): void {
+  private answerWithoutGit(ex: Exchange, section: CommandSection, refusal: Refusal, outcome: 'refused' | 'ok'): void {
     const answer = (): void => {
       if (outcome === 'refused' && !wantsReport(section)) return ex.fail(403, `push refused: ${refusal.summary}`, 'refused');
-      if (outcome === 'ok') this.okAnswer(ex, section);
-      else this.refusalAnswer(ex, section, refusal, 'ok');
+      if (outcome === 'ok') okAnswer(ex, section);
+      else refusalAnswer(ex, section, refusal, 'ok');
       ex.finish(outcome);
     };
     ex.bodyLimit = Math.min(ex.bodyLimit, this.cfg.maxPushBytes);
@@ -320,164 +321,5 @@ export class GitBackend {
     if (ex.bodyEnded) return answer();
     ex.onBodyEnd = answer;
     ex.body!.resume();
-  }
-
-  /** 200 report-status with an `ng` for every command (the reason given, else "not applied"). */
-  private refusalAnswer(ex: Exchange, section: CommandSection, refusal: { reasons: Map<string, string>; summary: string }, unpack: string): void {
-    const caps = section.capabilities;
-    ex.head(200, { 'content-type': 'application/x-git-receive-pack-result', ...NO_CACHE });
-    ex.write(
-      reportStatus({
-        unpack,
-        refs: section.commands.map((c) => ({ ref: c.ref, ng: refusal.reasons.get(c.ref) ?? (unpack === 'ok' ? NOT_APPLIED : refusal.summary) })),
-        sideband: caps.includes('side-band-64k') || caps.includes('side-band'),
-        summary: refusal.summary,
-      }),
-    );
-    ex.res.end();
-  }
-
-  /** 200 report-status with `ok` for every command. */
-  private okAnswer(ex: Exchange, section: CommandSection): void {
-    const caps = section.capabilities;
-    ex.head(200, { 'content-type': 'application/x-git-receive-pack-result', ...NO_CACHE });
-    if (wantsReport(section)) {
-      ex.write(reportStatus({ unpack: 'ok', refs: section.commands.map((c) => ({ ref: c.ref })), sideband: caps.includes('side-band-64k') || caps.includes('side-band') }));
-    }
-    ex.res.end();
-  }
-
-  /**
-   * Take a process slot, spawn git, stream its output to the client (status with the first byte)
-   * and, with feedBody, the rest of the request into it; end the response when git has exited.
-   */
-  private async run(
-    ex: Exchange,
-    svc: Service,
-    args: string[],
-    repoDir: string,
-    opts: {
-      feedBody?: boolean;
-      stdinFirst?: Buffer;
-      contentType?: string;
-      headers?: Record<string, string>;
-      first?: (chunk: Buffer, atExit: boolean) => Buffer | undefined;
-      /** after exit 0, given git's output (its first REPORT_KEEP bytes); false: the request failed */
-      afterSuccess?: (out: Buffer) => Promise<boolean>;
-    },
-  ): Promise<void> {
-    const wait = this.slots.acquire();
-    ex.cancelWait = wait.cancel;
-    const got = await wait.got;
-    ex.cancelWait = () => {};
-    if (ex.finished) {
-      if (got) this.slots.release();
-      return;
-    }
-    if (!got) {
-      return ex.failAndDrain(503, 'too many git requests, try again later', 'busy', { 'retry-after': String(Math.min(60, this.cfg.queueWaitSeconds)) });
-    }
-    ex.slot = true;
-    ex.touch();
-    const headers = opts.headers ?? { 'content-type': opts.contentType ?? `application/x-git-${svc}-result`, ...NO_CACHE };
-    const git = spawnGit(this.rt, [...baseConfigArgs(this.rt), ...this.configArgs(svc), ...args], {
-      cwd: repoDir,
-      env: gitEnv(this.rt, ex.req.header('git-protocol') || undefined),
-    });
-    ex.git = git;
-    const stdout = git.child.stdout!;
-    const stdin = git.child.stdin!;
-    const kept: Buffer[] = [];
-    let keptBytes = 0;
-    const out = (chunk: Buffer): void => {
-      if (opts.afterSuccess && keptBytes < REPORT_KEEP) {
-        kept.push(Buffer.from(chunk.subarray(0, REPORT_KEEP - keptBytes)));
-        keptBytes += chunk.length;
-      }
-      if (ex.finished) return;
-      ex.head(200, headers);
-      if (!ex.write(chunk)) stdout.pause();
-    };
-    ex.res.onDrain(() => stdout.resume());
-    stdout.on('data', (chunk: Buffer) => {
-      const c = opts.first ? opts.first(chunk, false) : chunk;
-      if (c) out(c);
-    });
-
-    if (opts.stdinFirst) stdin.write(opts.stdinFirst);
-    if (opts.feedBody && ex.body && !ex.bodyEnded) {
-      let open = true;
-      const closeIn = (): void => {
-        open = false;
-        ex.body?.resume(); // git stopped reading: what is left is dropped (up to the limit)
-      };
-      stdin.on('error', closeIn);
-      stdin.on('close', closeIn);
-      stdin.on('drain', () => ex.body?.resume());
-      ex.sink = (chunk) => {
-        if (open && !stdin.write(chunk)) ex.body!.pause();
-      };
-      ex.onBodyEnd = () => stdin.end();
-      ex.body.resume();
-    } else {
-      stdin.end();
-    }
-
-    const r = await git.exited;
-    if (ex.finished) return;
-    if (opts.first) {
-      const rest = opts.first(Buffer.alloc(0), true);
-      if (rest && rest.length > 0) out(rest);
-    }
-    if (r.code !== 0 && !ex.headSent && opts.feedBody && ex.body && !ex.bodyEnded) {
-      // git may have died of a body that is still being decoded (corrupt gzip): let that answer (400) win
-      const body = ex.body;
-      await new Promise<void>((resolve) => {
-        body.once('end', resolve);
-        body.once('error', resolve);
-        body.once('close', resolve);
-      });
-      if (ex.finished) return;
-    }
-    if (r.code !== 0) {
-      this.log.warn({ repoDir, svc, code: r.code, signal: r.signal, stderr: git.stderr().slice(0, 1000) }, 'git exited with an error');
-      if (!ex.headSent) return ex.fail(500, `git ${svc} failed`, 'git_error');
-      ex.res.end();
-      return ex.finish('git_error');
-    }
-    ex.head(200, headers);
-    let outcome = 'ok';
-    if (opts.afterSuccess) {
-      try {
-        if (!(await opts.afterSuccess(Buffer.concat(kept)))) outcome = 'unpack_failed';
-      } catch (e) {
-        this.log.error({ err: e, repoDir }, 'after-push work failed');
-      }
-      if (ex.finished) return;
-    }
-    ex.res.end();
-    ex.finish(outcome);
-  }
-
-  /** The `-c` options of git.md §2.2 for a served process. */
-  private configArgs(svc: Service): string[] {
-    const c = (kv: string): string[] => ['-c', kv];
-    const args = [
-      ...c('uploadpack.allowTipSHA1InWant=true'),
-      ...c('uploadpack.allowReachableSHA1InWant=true'),
-      ...c('uploadpack.allowFilter=true'),
-      ...c(`pack.threads=${this.cfg.packThreads}`),
-    ];
-    if (svc === 'receive-pack') {
-      args.push(
-        ...c(`receive.maxInputSize=${this.cfg.maxPushBytes}`),
-        ...c(`receive.fsckObjects=${this.cfg.fsckObjects}`),
-        ...c('receive.fsck.zeroPaddedFilemode=warn'),
-        ...c('receive.fsck.badTimezone=warn'),
-        ...c('receive.fsck.missingSpaceBeforeDate=warn'),
-        ...c('receive.advertisePushOptions=false'),
-      );
-    }
-    return args;
   }
 }

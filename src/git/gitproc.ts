@@ -1,7 +1,9 @@
 // Spawning git: argv arrays (never a shell), a clean environment (nothing inherited but PATH),
 // each child the leader of its own process group so a kill reaches the pack-objects it forks,
-// and timeouts. Every git process of the relay starts here; what it is for is the caller's.
+// and timeouts; the `-c` options every served process gets. Every git process of the relay starts
+// here; what it is for is the caller's.
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { GitConfig } from '../config/schema.js';
 
 /** Grace between SIGTERM and SIGKILL for a process group. */
 const KILL_GRACE_MS = 5000;
@@ -37,6 +39,28 @@ export function gitEnv(rt: GitRuntime, gitProtocol?: string): NodeJS.ProcessEnv 
 /** `-c` options every git command of the relay carries. */
 export function baseConfigArgs(rt: GitRuntime): string[] {
   return ['-c', `core.hooksPath=${rt.hooks}`, '-c', 'core.askPass=/bin/false', '-c', 'credential.helper='];
+}
+
+/** The `-c` options of git.md §2.2 for a served upload-pack or receive-pack. */
+export function servedConfigArgs(cfg: Pick<GitConfig, 'packThreads' | 'maxPushBytes' | 'fsckObjects'>, svc: 'upload-pack' | 'receive-pack'): string[] {
+  const c = (kv: string): string[] => ['-c', kv];
+  const args = [
+    ...c('uploadpack.allowTipSHA1InWant=true'),
+    ...c('uploadpack.allowReachableSHA1InWant=true'),
+    ...c('uploadpack.allowFilter=true'),
+    ...c(`pack.threads=${cfg.packThreads}`),
+  ];
+  if (svc === 'receive-pack') {
+    args.push(
+      ...c(`receive.maxInputSize=${cfg.maxPushBytes}`),
+      ...c(`receive.fsckObjects=${cfg.fsckObjects}`),
+      ...c('receive.fsck.zeroPaddedFilemode=warn'),
+      ...c('receive.fsck.badTimezone=warn'),
+      ...c('receive.fsck.missingSpaceBeforeDate=warn'),
+      ...c('receive.advertisePushOptions=false'),
+    );
+  }
+  return args;
 }
 
 export interface SpawnOptions {
