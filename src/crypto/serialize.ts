@@ -1,6 +1,7 @@
 // NIP-01 id computation for the verify path: shape checks on untrusted events, the canonical
 // `[0,pubkey,created_at,kind,tags,content]` serialisation, the sha256 id, and strict lowercase-hex
-// decoding into caller-owned buffers (so the hot path allocates no per-event byte arrays).
+// decoding into caller-owned buffers (so the hot path allocates no per-event byte arrays), and
+// checkIdAndFormat, everything of verification but the signature.
 import * as nodeCrypto from 'node:crypto';
 import type { NostrEvent } from '../nostr/event.js';
 
@@ -82,4 +83,18 @@ export function isPubkeyHex(s: string): boolean {
 }
 export function isSigHex(s: string): boolean {
   return s.length === 128 && LOWER_HEX_128.test(s);
+}
+
+/**
+ * Everything but the signature: shape, id = sha256(serialisation), lowercase-hex pubkey and sig.
+ * False for anything malformed; never throws.
+ */
+export function checkIdAndFormat(event: NostrEvent): boolean {
+  try {
+    if (!hasEventShape(event)) return false;
+    if (!isPubkeyHex(event.pubkey) || !isSigHex(event.sig)) return false;
+    return computeIdHex(event) === event.id;
+  } catch {
+    return false;
+  }
 }
