@@ -3,6 +3,6 @@
 export { NegentropyError } from './errors.js';
 export { buildItems, NegentropyStorage } from './storage.js';
 export type { NegentropyItems } from './storage.js';
-export { NegentropyInitiator, NegentropyResponder } from './reconciler.js';
-export type { NegentropyOptions } from './reconciler.js';
+export { NegentropyInitiator, NegentropyResponder } from './sides.js';
+export type { NegentropyOptions } from './sides.js';
 export { encodeVarint, decodeVarint, hexToBytes, bytesToHex, PROTOCOL_VERSION } from './codec.js';
